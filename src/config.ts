@@ -1,0 +1,93 @@
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting of DESIGN §4, read once at start and validated. A wrong value stops the process
+ * with a message naming the variable; development needs nothing set.
+ */
+
+const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
+const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
+const port = (fallback: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
+
+const schema = z.object({
+  PORT: port(3978),
+  NODE_ENV: z.preprocess(emptyAsUndefined, z.enum(['development', 'production', 'test']).default('development')),
+  LOG_LEVEL: z.preprocess(
+    emptyAsUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  DEFAULT_LOCALE: z.preprocess(emptyAsUndefined, z.enum(['ar', 'fr']).default('ar')),
+
+  // Bot Framework's own names, read by its ConfigurationBotFrameworkAuthentication too.
+  MicrosoftAppId: optionalString,
+  MicrosoftAppPassword: optionalString,
+  MicrosoftAppType: z.preprocess(emptyAsUndefined, z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional()),
+  MicrosoftAppTenantId: optionalString,
+
+  TWILIO_ACCOUNT_SID: z.preprocess(emptyAsUndefined, z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'an Account SID: AC + 32 hex characters').optional()),
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_WEBHOOK_URL: optionalUrl,
+  TWILIO_SMS_FROM: optionalString,
+  TWILIO_WHATSAPP_FROM: optionalString,
+
+  REDIS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional()),
+  STATE_ENCRYPTION_KEY: optionalString,
+  CONVERSATION_TTL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(60).max(7 * 24 * 3600).default(1800)),
+
+  REGISTRY_URL: optionalUrl,
+  REGISTRY_API_KEY: optionalString,
+  REGISTRY_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(60000).default(4000)),
+  REGISTRY_PEOPLE_FILE: optionalString,
+  REGISTRY_PORT: port(3980),
+});
+
+export type RawConfig = z.infer<typeof schema>;
+
+export interface Config extends RawConfig {
+  /** Absolute path of the people file the embedded registry loads. */
+  peopleFile: string;
+  isProduction: boolean;
+  isDevelopment: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const REPO_ROOT = join(__dirname, '..');
+export const DEFAULT_PEOPLE_FILE = join(REPO_ROOT, 'data', 'sample-people.csv');
+
+/** Reads and validates the environment. Throws ConfigError naming each wrong variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  // Settings of later versions (Redis state, registry over HTTP) are refused rather than ignored:
+  // an operator who sets them must not believe they are in force.
+  if (raw.REDIS_URL) problems.push('REDIS_URL: shared state on Redis is not available in this version; unset it');
+  if (raw.REGISTRY_URL) problems.push('REGISTRY_URL: the HTTP registry client is not available in this version; unset it');
+  if (raw.MicrosoftAppId && !raw.MicrosoftAppPassword && raw.MicrosoftAppType !== 'UserAssignedMSI') {
+    problems.push('MicrosoftAppPassword: required when MicrosoftAppId is set');
+  }
+  if (raw.NODE_ENV === 'production' && !raw.MicrosoftAppId) {
+    // With no app id the Bot Framework endpoint is unauthenticated: acceptable on a laptop only.
+    problems.push('MicrosoftAppId: required in production (without it /api/messages is unauthenticated)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const file = raw.REGISTRY_PEOPLE_FILE ?? DEFAULT_PEOPLE_FILE;
+  return {
+    ...raw,
+    peopleFile: isAbsolute(file) ? file : join(process.cwd(), file),
+    isProduction: raw.NODE_ENV === 'production',
+    isDevelopment: raw.NODE_ENV === 'development',
+  };
+}
