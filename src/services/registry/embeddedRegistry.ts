@@ -1,0 +1,77 @@
+import { randomInt } from 'node:crypto';
+import type { Clock } from '../../clock';
+import type { ActivationRequest, ActivationResult, IdentityQuery, LookupResult, Registry } from '../types';
+import { loadPeopleFile, type KnownCodes, type PeopleFileProblem } from './peopleFile';
+import { ActivationRefusedError, decideActivation, decideLookup, personKey, type Person } from './rules';
+
+/** Length of the temporary password sent by SMS. */
+export const TEMPORARY_PASSWORD_LENGTH = 10;
+/** Letters and digits without look-alikes (0/O/o, 1/l/I/i): the password is copied from an SMS by hand. */
+export const TEMPORARY_PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789';
+
+/** A fresh temporary password from the CSPRNG, with at least one letter and one digit. */
+export function generateTemporaryPassword(length = TEMPORARY_PASSWORD_LENGTH): string {
+  for (;;) {
+    let password = '';
+    for (let i = 0; i < length; i++) {
+      password += TEMPORARY_PASSWORD_ALPHABET[randomInt(TEMPORARY_PASSWORD_ALPHABET.length)];
+    }
+    if (/\d/.test(password) && /[A-Za-z]/.test(password)) return password;
+  }
+}
+
+/**
+ * The registry of a people file (DESIGN §4), in memory: used when REGISTRY_URL is unset, and by the
+ * reference registry server. Activations live only as long as the process, so restarting gives
+ * testers their fixtures back.
+ */
+export class EmbeddedRegistry implements Registry {
+  private readonly people = new Map<string, Person>();
+  private readonly activatedAt = new Map<string, number>();
+
+  constructor(
+    people: readonly Person[],
+    private readonly clock: Clock,
+  ) {
+    // Copies: activation must not change the caller's rows.
+    for (const person of people) this.people.set(personKey(person.idType, person.idNumber), { ...person });
+  }
+
+  /** Loads REGISTRY_PEOPLE_FILE; the problems (bad rows, skipped) are for the caller to log. */
+  static fromFile(
+    path: string,
+    clock: Clock,
+    known?: KnownCodes,
+  ): { registry: EmbeddedRegistry; problems: PeopleFileProblem[] } {
+    const { people, problems } = loadPeopleFile(path, known);
+    return { registry: new EmbeddedRegistry(people, clock), problems };
+  }
+
+  async lookUp(query: IdentityQuery): Promise<LookupResult> {
+    return decideLookup(this.people.get(personKey(query.idType, query.idNumber)), query);
+  }
+
+  async activateAccount(request: ActivationRequest): Promise<ActivationResult> {
+    const key = personKey(request.idType, request.idNumber);
+    const person = this.people.get(key);
+    const decision = decideActivation(person);
+    if (decision.kind === 'refused') throw new ActivationRefusedError(decision.reason);
+    if (person?.status === 'REGISTERED') person.hasAccount = true;
+    this.activatedAt.set(key, this.clock.now());
+    return { registrationNumber: decision.registrationNumber, temporaryPassword: generateTemporaryPassword() };
+  }
+
+  /** When the account of this person was activated here, in epoch ms; undefined if never. */
+  activationTime(idType: Person['idType'], idNumber: string): number | undefined {
+    return this.activatedAt.get(personKey(idType, idNumber));
+  }
+
+  async isReady(): Promise<boolean> {
+    return true;
+  }
+
+  /** How many people the file gave (for the start-up log). */
+  get size(): number {
+    return this.people.size;
+  }
+}

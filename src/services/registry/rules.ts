@@ -1,0 +1,78 @@
+import type { IdentityQuery, IdTypeCode, IsoDate, LookupResult, MismatchField } from '../types';
+
+/**
+ * The registry's decisions (DESIGN §4), with no I/O: the embedded registry and the reference HTTP
+ * registry both answer through these functions, so they cannot drift apart.
+ */
+
+export type PersonStatus = 'REGISTERED' | 'NOT_SUBJECT';
+
+interface PersonIdentity {
+  idType: IdTypeCode;
+  /** Normalized: see normalizeIdNumber. */
+  idNumber: string;
+  birthDate: IsoDate;
+  idExpiryDate: IsoDate;
+  /** The person's category code, when the liaison body's list gives it. */
+  category?: string;
+}
+
+/** One row of a liaison body's list after CNSS processing. */
+export type Person = PersonIdentity &
+  (
+    | { status: 'REGISTERED'; registrationNumber: string; hasAccount: boolean }
+    | { status: 'NOT_SUBJECT'; nonSubjectReason: string; registrationNumber?: string }
+  );
+
+/**
+ * Card numbers are typed with spaces and dashes and in lower case; the card prints them upper case
+ * with none (domain.md §1b).
+ */
+export function normalizeIdNumber(raw: string): string {
+  return raw.replace(/[\s-]+/g, '').toUpperCase();
+}
+
+/** The registry's key: the same number on two kinds of document is two different people. */
+export function personKey(idType: IdTypeCode, idNumber: string): string {
+  return `${idType}:${normalizeIdNumber(idNumber)}`;
+}
+
+/**
+ * Outcome of a look-up. Identity comes first: when the number is known but the dates differ, the
+ * answer says which kind of data differs and nothing else (not the status, not the registry's
+ * value), so a number typed by someone else reveals nothing about its owner.
+ */
+export function decideLookup(person: Person | undefined, query: IdentityQuery): LookupResult {
+  // Absent from the liaison lists: subject but not registered, register in person (portal case 2).
+  if (!person) return { kind: 'notRegistered' };
+
+  const fields: MismatchField[] = [];
+  if (person.birthDate !== query.birthDate) fields.push('birthDate');
+  if (person.idExpiryDate !== query.idExpiryDate) fields.push('idExpiryDate');
+  if (fields.length > 0) return { kind: 'mismatch', fields };
+
+  if (person.status === 'NOT_SUBJECT') return { kind: 'notSubject', reasonCode: person.nonSubjectReason };
+  return { kind: 'registered', hasAccount: person.hasAccount, registrationNumber: person.registrationNumber };
+}
+
+export type ActivationRefusal = 'unknownPerson' | 'notSubject' | 'alreadyHasAccount';
+
+export type ActivationDecision =
+  | { kind: 'activate'; registrationNumber: string }
+  | { kind: 'refused'; reason: ActivationRefusal };
+
+/** Only a registered person without a Ma CNSS account can get one (portal case 1b). */
+export function decideActivation(person: Person | undefined): ActivationDecision {
+  if (!person) return { kind: 'refused', reason: 'unknownPerson' };
+  if (person.status === 'NOT_SUBJECT') return { kind: 'refused', reason: 'notSubject' };
+  if (person.hasAccount) return { kind: 'refused', reason: 'alreadyHasAccount' };
+  return { kind: 'activate', registrationNumber: person.registrationNumber };
+}
+
+/** Thrown when an activation is refused. A caller bug or a race (two activations), not user input. */
+export class ActivationRefusedError extends Error {
+  constructor(readonly reason: ActivationRefusal) {
+    super(`account activation refused: ${reason}`);
+    this.name = 'ActivationRefusedError';
+  }
+}

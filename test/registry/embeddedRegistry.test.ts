@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import { ManualClock } from '../../src/clock';
+import {
+  EmbeddedRegistry,
+  generateTemporaryPassword,
+  TEMPORARY_PASSWORD_ALPHABET,
+} from '../../src/services/registry/embeddedRegistry';
+import { ActivationRefusedError, decideLookup, type Person } from '../../src/services/registry/rules';
+import type { IdentityQuery } from '../../src/services/types';
+
+const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'sample-people.csv');
+
+/** The sample people of data/README.md, as a tester types them. */
+const A: IdentityQuery = { idType: 'CNIE', idNumber: 'AB123456', birthDate: '1985-03-14', idExpiryDate: '2031-06-30' };
+const B1: IdentityQuery = { idType: 'CNIE', idNumber: 'BE654321', birthDate: '1990-07-02', idExpiryDate: '2030-11-15' };
+const B2: IdentityQuery = { idType: 'CNIE', idNumber: 'CD112233', birthDate: '1978-12-25', idExpiryDate: '2032-01-10' };
+const SEJOUR: IdentityQuery = { idType: 'CARTE_SEJOUR', idNumber: 'E1234567', birthDate: '1982-09-09', idExpiryDate: '2029-12-31' };
+const MISMATCH: IdentityQuery = { idType: 'CNIE', idNumber: 'K45678', birthDate: '1970-04-01', idExpiryDate: '2030-04-01' };
+const D1: IdentityQuery = { idType: 'CNIE', idNumber: 'EF445566', birthDate: '1965-05-20', idExpiryDate: '2029-09-01' };
+const D2: IdentityQuery = { idType: 'CNIE', idNumber: 'GH778899', birthDate: '1988-01-31', idExpiryDate: '2033-04-12' };
+const C: IdentityQuery = { idType: 'CNIE', idNumber: 'ZZ999999', birthDate: '1980-01-01', idExpiryDate: '2030-01-01' };
+
+function sampleRegistry(clock = new ManualClock()): EmbeddedRegistry {
+  const { registry, problems } = EmbeddedRegistry.fromFile(SAMPLE_FILE, clock);
+  expect(problems).toEqual([]);
+  return registry;
+}
+
+describe('EmbeddedRegistry with the sample people', () => {
+  it('A: registered with an account', async () => {
+    await expect(sampleRegistry().lookUp(A)).resolves.toEqual({
+      kind: 'registered',
+      hasAccount: true,
+      registrationNumber: '111222333',
+    });
+  });
+
+  it('B: registered without an account (two people, and a residence card)', async () => {
+    const registry = sampleRegistry();
+    await expect(registry.lookUp(B1)).resolves.toEqual({ kind: 'registered', hasAccount: false, registrationNumber: '222333444' });
+    await expect(registry.lookUp(B2)).resolves.toEqual({ kind: 'registered', hasAccount: false, registrationNumber: '333444555' });
+    await expect(registry.lookUp(SEJOUR)).resolves.toEqual({ kind: 'registered', hasAccount: false, registrationNumber: '444555666' });
+  });
+
+  it('C: a number absent from the file is subject but not registered', async () => {
+    await expect(sampleRegistry().lookUp(C)).resolves.toEqual({ kind: 'notRegistered' });
+  });
+
+  it('D: not subject, with the reason code', async () => {
+    const registry = sampleRegistry();
+    await expect(registry.lookUp(D1)).resolves.toEqual({ kind: 'notSubject', reasonCode: 'AMO_FONCTIONNAIRE' });
+    await expect(registry.lookUp(D2)).resolves.toEqual({ kind: 'notSubject', reasonCode: 'AMO_SALARIE_CNSS' });
+  });
+
+  it('mismatch: names the kind of field only, never the registry value', async () => {
+    const registry = sampleRegistry();
+    const wrongBirth = await registry.lookUp({ ...MISMATCH, birthDate: '1971-04-01' });
+    expect(wrongBirth).toEqual({ kind: 'mismatch', fields: ['birthDate'] });
+    expect(JSON.stringify(wrongBirth)).not.toContain('1970');
+    await expect(registry.lookUp({ ...MISMATCH, idExpiryDate: '2031-04-01' })).resolves.toEqual({
+      kind: 'mismatch',
+      fields: ['idExpiryDate'],
+    });
+    await expect(registry.lookUp({ ...MISMATCH, birthDate: '1971-04-01', idExpiryDate: '2031-04-01' })).resolves.toEqual({
+      kind: 'mismatch',
+      fields: ['birthDate', 'idExpiryDate'],
+    });
+  });
+
+  it('mismatch comes before the status: a wrong birth date reveals nothing of a not-subject person', async () => {
+    await expect(sampleRegistry().lookUp({ ...D1, birthDate: '1966-05-20' })).resolves.toEqual({
+      kind: 'mismatch',
+      fields: ['birthDate'],
+    });
+  });
+
+  it('finds a number typed in lower case with spaces', async () => {
+    await expect(sampleRegistry().lookUp({ ...A, idNumber: 'ab 123 456' })).resolves.toMatchObject({ kind: 'registered' });
+  });
+
+  it('keys on the document type too: the same number on a residence card is someone else', async () => {
+    await expect(sampleRegistry().lookUp({ ...A, idType: 'CARTE_SEJOUR' })).resolves.toEqual({ kind: 'notRegistered' });
+  });
+
+  it('is ready', async () => {
+    await expect(sampleRegistry().isReady()).resolves.toBe(true);
+  });
+});
+
+describe('account activation', () => {
+  const phone = '+212612345678';
+
+  it('creates the account once: the person moves from B to A', async () => {
+    const clock = new ManualClock();
+    const registry = sampleRegistry(clock);
+    const result = await registry.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone });
+    expect(result.registrationNumber).toBe('222333444');
+    expect(result.temporaryPassword).toMatch(/^[A-Za-z0-9]{10}$/);
+    expect(registry.activationTime('CNIE', 'BE654321')).toBe(clock.now());
+    await expect(registry.lookUp(B1)).resolves.toEqual({ kind: 'registered', hasAccount: true, registrationNumber: '222333444' });
+    // The other B person is untouched, for the next tester.
+    await expect(registry.lookUp(B2)).resolves.toMatchObject({ hasAccount: false });
+  });
+
+  it('refuses a second activation, an unknown person and a not-subject person, with a typed error', async () => {
+    const registry = sampleRegistry();
+    await registry.activateAccount({ idType: 'CNIE', idNumber: 'CD112233', phone });
+    await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'CD112233', phone })).rejects.toMatchObject({
+      name: 'ActivationRefusedError',
+      reason: 'alreadyHasAccount',
+    });
+    await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'AB123456', phone })).rejects.toMatchObject({
+      reason: 'alreadyHasAccount',
+    });
+    await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'ZZ999999', phone })).rejects.toBeInstanceOf(
+      ActivationRefusedError,
+    );
+    await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'EF445566', phone })).rejects.toMatchObject({
+      reason: 'notSubject',
+    });
+  });
+
+  it("does not change the caller's rows", async () => {
+    const people: Person[] = [
+      { ...B1, status: 'REGISTERED', registrationNumber: '222333444', hasAccount: false },
+    ];
+    const registry = new EmbeddedRegistry(people, new ManualClock());
+    await registry.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone });
+    expect(people[0]).toMatchObject({ hasAccount: false });
+  });
+});
+
+describe('temporary password', () => {
+  it('has 10 letters and digits, none that look alike, and differs each time', () => {
+    const passwords = Array.from({ length: 200 }, () => generateTemporaryPassword());
+    for (const password of passwords) {
+      expect(password).toHaveLength(10);
+      expect(password).toMatch(/\d/);
+      expect(password).toMatch(/[A-Za-z]/);
+      expect(password).not.toMatch(/[0O1lIio]/);
+      for (const char of password) expect(TEMPORARY_PASSWORD_ALPHABET).toContain(char);
+    }
+    expect(new Set(passwords).size).toBe(passwords.length);
+  });
+});
+
+describe('decideLookup (the rules shared with the HTTP registry)', () => {
+  it('answers notRegistered for an absent person whatever the dates', () => {
+    expect(decideLookup(undefined, C)).toEqual({ kind: 'notRegistered' });
+  });
+});
