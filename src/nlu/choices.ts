@@ -1,0 +1,159 @@
+import { distance } from 'fastest-levenshtein';
+import { LOCALES, wordsInAnyLocale } from '../i18n';
+import type { Locale } from '../services/types';
+import { foldForMatching } from './normalize';
+
+/**
+ * Reading a choice from free text. WhatsApp and SMS users mostly type a number or a word rather
+ * than tap a button (buttons do not exist on SMS), in either script, with typos.
+ */
+
+export interface ChoiceOption<T> {
+  value: T;
+  /** Every way to name this option: Arabic, Darija in Latin letters, French… */
+  labels: string[];
+}
+
+export interface MatchChoiceOptions {
+  /** Accept "2", "جوج", "deux" for the second option. Default true. */
+  allowNumber?: boolean;
+}
+
+const MAX_NUMBER_WORD = 10;
+// Containment the other way ("séjour" for "Carte de séjour") needs a real word, not "de" or "la".
+const MIN_PARTIAL_LENGTH = 3;
+// Labels this short ("ok", "non") are too close to other words for a typo to be safe.
+const MIN_FUZZY_LABEL_LENGTH = 3;
+
+let numberWords: Map<string, number> | undefined;
+
+function loadNumberWords(): Map<string, number> {
+  if (!numberWords) {
+    numberWords = new Map();
+    for (let n = 1; n <= MAX_NUMBER_WORD; n += 1) {
+      for (const word of wordsInAnyLocale(`answers.numbers.n${n}`)) {
+        const folded = foldForMatching(word);
+        if (folded) numberWords.set(folded, n);
+      }
+    }
+  }
+  return numberWords;
+}
+
+/** 1-based position typed as digits or as a number word; undefined if the text is not a number. */
+function readPosition(folded: string): number | undefined {
+  if (/^\d+$/.test(folded)) return Number(folded);
+  return loadNumberWords().get(folded);
+}
+
+function fuzzyThreshold(label: string): number {
+  if (label.length < MIN_FUZZY_LABEL_LENGTH) return 0;
+  return label.length <= 5 ? 1 : 2;
+}
+
+/** ` a b ` contains ` b `: whole words, in order. */
+function containsWords(text: string, part: string): boolean {
+  return ` ${text} `.includes(` ${part} `);
+}
+
+/** The only value among the candidates, or undefined when there is none or more than one. */
+function unique<T>(values: T[]): T | undefined {
+  const distinct = new Set(values);
+  return distinct.size === 1 ? values[0] : undefined;
+}
+
+/**
+ * The option the user picked, or undefined when the answer names none or several. Tried in order:
+ * position number, exact label, label inside the answer, answer inside a label,
+ * label with a typo (1 edit up to 5 letters, 2 beyond; the closest, if only one is closest).
+ */
+export function matchChoice<T>(
+  text: string,
+  options: readonly ChoiceOption<T>[],
+  { allowNumber = true }: MatchChoiceOptions = {},
+): T | undefined {
+  const answer = foldForMatching(text);
+  if (!answer) return undefined;
+  const position = readPosition(answer);
+  if (position !== undefined) {
+    // A number is never a label: "3" with no third option is simply not a choice.
+    return allowNumber && position >= 1 && position <= options.length ? options[position - 1].value : undefined;
+  }
+  const labelled = options.flatMap((option) =>
+    option.labels.map((label) => ({ value: option.value, label: foldForMatching(label) })).filter((l) => l.label),
+  );
+
+  const exact = labelled.filter((l) => l.label === answer);
+  if (exact.length > 0) return unique(exact.map((l) => l.value));
+
+  const inAnswer = labelled.filter((l) => containsWords(answer, l.label));
+  if (inAnswer.length > 0) {
+    // "agence casablanca anfa" names Casablanca Anfa, not Casablanca: a label found only as part of
+    // a longer label found too does not count. Two separate names ("orange ou inwi") stay ambiguous.
+    const outermost = inAnswer.filter(
+      (l) => !inAnswer.some((m) => m.label.length > l.label.length && containsWords(m.label, l.label)),
+    );
+    return unique(outermost.map((l) => l.value));
+  }
+
+  if (answer.length >= MIN_PARTIAL_LENGTH) {
+    const inLabel = labelled.filter((l) => containsWords(l.label, answer));
+    if (inLabel.length > 0) return unique(inLabel.map((l) => l.value));
+  }
+
+  let best = Infinity;
+  let closest: T[] = [];
+  for (const { value, label } of labelled) {
+    const threshold = fuzzyThreshold(label);
+    // Cheap bound first: the length difference alone can exceed the threshold.
+    if (threshold === 0 || Math.abs(label.length - answer.length) > threshold) continue;
+    const d = distance(label, answer);
+    if (d > threshold || d > best) continue;
+    if (d < best) {
+      best = d;
+      closest = [];
+    }
+    closest.push(value);
+  }
+  return unique(closest);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let yesNoWords: Map<string, 'yes' | 'no'> | undefined;
+
+function loadYesNo(): Map<string, 'yes' | 'no'> {
+  if (!yesNoWords) {
+    const yes = new Set(wordsInAnyLocale('answers.yes').map(foldForMatching));
+    const no = new Set(wordsInAnyLocale('answers.no').map(foldForMatching));
+    yesNoWords = new Map();
+    // A word in both lists would be a guess: leave it out.
+    for (const word of yes) if (word && !no.has(word)) yesNoWords.set(word, 'yes');
+    for (const word of no) if (word && !yes.has(word)) yesNoWords.set(word, 'no');
+  }
+  return yesNoWords;
+}
+
+/**
+ * Yes or no, from the words of every locale ("wakha", "iyeh", "oui", "لا"…), the whole message.
+ * Digits are not read here: numbered choices belong to the dialog.
+ */
+export function readYesNo(text: string): 'yes' | 'no' | undefined {
+  return loadYesNo().get(foldForMatching(text));
+}
+
+let languageOptions: ChoiceOption<Locale>[] | undefined;
+
+/** The languages as choice options, each named by the words of every locale. */
+export function languageChoiceOptions(): ChoiceOption<Locale>[] {
+  languageOptions ??= LOCALES.map((locale) => ({
+    value: locale,
+    labels: wordsInAnyLocale(`answers.languageNames.${locale}`),
+  }));
+  return languageOptions;
+}
+
+/** A language picked by name: "العربية", "darija", "arabe", "Français", "fransawiya"… (typos tolerated). */
+export function readLanguageChoice(text: string): Locale | undefined {
+  return matchChoice(text, languageChoiceOptions(), { allowNumber: false });
+}
