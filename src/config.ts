@@ -82,6 +82,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // With no app id the Bot Framework endpoint is unauthenticated: acceptable on a laptop only.
     problems.push('MicrosoftAppId: required in production (without it /api/messages is unauthenticated)');
   }
+  if (raw.NODE_ENV === 'production') {
+    // In production an OTP or a password must reach a phone, never a development outbox.
+    problems.push('TWILIO_ACCOUNT_SID: production needs a real SMS sender, which this version does not have yet (development outbox only)');
+  }
   if (problems.length) throw new ConfigError(problems);
   const file = raw.REGISTRY_PEOPLE_FILE ?? DEFAULT_PEOPLE_FILE;
   return {

@@ -1,0 +1,70 @@
+import type { Storage, StoreItems } from 'botbuilder';
+import type { Clock } from '../clock';
+
+/**
+ * In-process conversation storage. Unlike botbuilder's MemoryStorage it forgets a conversation
+ * after `ttlSeconds` without a write (its personal data with it), and it honours eTags: a write
+ * whose eTag is stale is refused, as the Redis storage will do across instances.
+ */
+export class ExpiringMemoryStorage implements Storage {
+  private readonly items = new Map<string, { json: string; eTag: string; expiresAt: number }>();
+  private nextETag = 1;
+  private writesSinceSweep = 0;
+
+  constructor(
+    private readonly ttlSeconds: number,
+    private readonly clock: Clock,
+  ) {}
+
+  async read(keys: string[]): Promise<StoreItems> {
+    const found: StoreItems = {};
+    for (const key of keys) {
+      const item = this.live(key);
+      if (item) found[key] = { ...JSON.parse(item.json), eTag: item.eTag };
+    }
+    return found;
+  }
+
+  async write(changes: StoreItems): Promise<void> {
+    for (const [key, change] of Object.entries(changes)) {
+      const current = this.live(key);
+      const expected: unknown = change?.eTag;
+      if (current && typeof expected === 'string' && expected !== '*' && expected !== current.eTag) {
+        throw new Error(`storage: stale write refused for a conversation (eTag conflict)`);
+      }
+      const { eTag: _ignored, ...value } = (change ?? {}) as Record<string, unknown>;
+      this.items.set(key, {
+        json: JSON.stringify(value),
+        eTag: String(this.nextETag++),
+        expiresAt: this.clock.now() + this.ttlSeconds * 1000,
+      });
+    }
+    // Forgotten conversations must not pile up in memory: sweep now and then, not on every write.
+    if (++this.writesSinceSweep >= 500) this.sweep();
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) this.items.delete(key);
+  }
+
+  /** Number of conversations held (expired ones excluded). */
+  size(): number {
+    this.sweep();
+    return this.items.size;
+  }
+
+  private live(key: string) {
+    const item = this.items.get(key);
+    if (item && item.expiresAt <= this.clock.now()) {
+      this.items.delete(key);
+      return undefined;
+    }
+    return item;
+  }
+
+  private sweep(): void {
+    this.writesSinceSweep = 0;
+    const now = this.clock.now();
+    for (const [key, item] of this.items) if (item.expiresAt <= now) this.items.delete(key);
+  }
+}
