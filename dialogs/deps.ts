@@ -1,0 +1,24 @@
+import type { TurnContext } from 'botbuilder';
+import type { Clock } from '../src/clock';
+import type { ReferenceData } from '../src/data/load';
+import type { Logger } from '../src/log';
+import type { OfficeFinder } from '../src/services/offices/officeFinder';
+import type { OtpService } from '../src/services/otp/otpService';
+import type { Registry, SmsSender } from '../src/services/types';
+
+/** What dialogs may use of the outside world: interfaces only, chosen by the composition root. */
+export interface DialogDeps {
+  data: ReferenceData;
+  registry: Registry;
+  otp: OtpService;
+  sms: SmsSender;
+  offices: OfficeFinder;
+  clock: Clock;
+  log: Logger;
+}
+
+/** The key OTPs are filed under: one conversation, whatever the channel. */
+export function conversationKey(turn: TurnContext): string {
+  const { channelId, conversation } = turn.activity;
+  return `${channelId}:${conversation?.id ?? ''}`;
+}

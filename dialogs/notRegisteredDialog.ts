@@ -1,0 +1,97 @@
+import { ComponentDialog, WaterfallDialog, type DialogTurnResult, type WaterfallStepContext } from 'botbuilder-dialogs';
+import type { TurnContext } from 'botbuilder';
+import { t } from '../src/i18n';
+import { sessionOf } from '../src/bot/session';
+import type { Locale } from '../src/services/types';
+import type { DialogDeps } from './deps';
+import { PagedChoicePrompt } from './pagedChoicePrompt';
+import type { Answer, Question, QuestionContext } from './question';
+import { QuestionPrompt } from './questionPrompt';
+import { say } from './say';
+
+export const NOT_REGISTERED_DIALOG = 'notRegisteredDialog';
+const NOT_REGISTERED_WATERFALL = 'notRegisteredWaterfall';
+const CATEGORY_PROMPT = 'category';
+const CITY_PROMPT = 'city';
+
+export type NotRegisteredOutcome = { done: true } | { gaveUp: true };
+
+/**
+ * Outcome C (guide, case 2): subject to the regime but not on the liaison body's list. The user
+ * picks a professional category, gets the documents to bring, then the nearest offices.
+ */
+export class NotRegisteredDialog extends ComponentDialog {
+  constructor(
+    private readonly deps: DialogDeps,
+    contextFor: (turn: TurnContext) => QuestionContext,
+  ) {
+    super(NOT_REGISTERED_DIALOG);
+    this.addDialog(
+      new PagedChoicePrompt<string>(
+        CATEGORY_PROMPT,
+        (ctx) =>
+          deps.data.categories.map((c) => ({
+            value: c.code,
+            labels: ctx.locale === 'ar' ? [c.shortAr, ...c.aliases, c.ar, c.shortFr, c.fr] : [c.shortFr, ...c.aliases, c.fr, c.shortAr, c.ar],
+          })),
+        contextFor,
+      ),
+    );
+    this.addDialog(new QuestionPrompt(this.cityQuestion(), contextFor));
+    this.addDialog(
+      new WaterfallDialog(NOT_REGISTERED_WATERFALL, [
+        this.chooseCategoryStep.bind(this),
+        this.listDocumentsStep.bind(this),
+        this.listOfficesStep.bind(this),
+      ]),
+    );
+    this.initialDialogId = NOT_REGISTERED_WATERFALL;
+  }
+
+  /** Explains the case and offers the category list. */
+  private async chooseCategoryStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    await say(step.context, 'outcomes.C.intro');
+    return step.beginDialog(CATEGORY_PROMPT);
+  }
+
+  /** The documents for that category, then where to take them. */
+  private async listDocumentsStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const answer = step.result as Answer<string>;
+    if (answer.gaveUp) return step.endDialog({ gaveUp: true } satisfies NotRegisteredOutcome);
+    const locale = sessionOf(step.context).locale;
+    const category = this.deps.data.categories.find((c) => c.code === answer.value)!;
+    const documents = category.documents[locale].map((d) => `• ${d}`).join('\n');
+    await say(step.context, 'outcomes.C.documents', { category: label(category, locale), documents });
+    return step.beginDialog(CITY_PROMPT);
+  }
+
+  /** The nearest approved offices or agencies, by city name. */
+  private async listOfficesStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const answer = step.result as Answer<string>;
+    if (answer.gaveUp) return step.endDialog({ gaveUp: true } satisfies NotRegisteredOutcome);
+    const locale = sessionOf(step.context).locale;
+    const nearest = this.deps.offices.nearestOffices({ cityCode: answer.value! }, 3);
+    const lines = nearest.map(({ office, distanceKm }) => {
+      const key = office.sample ? 'outcomes.C.officeLineSample' : 'outcomes.C.officeLine';
+      const where = office.cityCode === answer.value ? '' : t(locale, 'outcomes.C.distance', { km: Math.round(distanceKm) });
+      return t(locale, key, { name: office.name[locale], address: office.address[locale], distance: where }).trim();
+    });
+    await say(step.context, 'outcomes.C.offices', { offices: lines.join('\n') });
+    return step.endDialog({ done: true } satisfies NotRegisteredOutcome);
+  }
+
+  private cityQuestion(): Question<string> {
+    return {
+      id: CITY_PROMPT,
+      ask: () => ({ key: 'prompts.city.ask' }),
+      read: (text) => {
+        const city = this.deps.offices.findCity(text);
+        return city ? { ok: true, value: city.code } : { ok: false, error: 'errors.city.unknown' };
+      },
+    };
+  }
+}
+
+function label(category: { fr: string; ar: string }, locale: Locale): string {
+  return category[locale];
+}

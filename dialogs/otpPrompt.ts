@@ -1,0 +1,93 @@
+import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
+import type { TurnContext } from 'botbuilder';
+import { wordsInAnyLocale } from '../src/i18n';
+import { foldForMatching } from '../src/nlu/normalize';
+import { maskPhone } from '../src/nlu/phone';
+import { sessionOf } from '../src/bot/session';
+import { OTP_LENGTH } from '../src/services/otp/otpService';
+import { conversationKey, type DialogDeps } from './deps';
+import { MAX_ATTEMPTS } from './questionPrompt';
+import { say } from './say';
+
+export const OTP_PROMPT = 'otpPrompt';
+
+interface OtpPromptState {
+  /** Messages that were neither a code nor "resend": capped like any other question. */
+  unreadable: number;
+}
+
+export type OtpOutcome = { verified: true } | { gaveUp: true };
+
+/**
+ * Reads the code the user received by SMS. The code is checked by the OTP service and is never
+ * echoed, stored in the conversation, or logged. "Resend" asks for a new one, within the limits.
+ */
+export class OtpPrompt extends Dialog {
+  constructor(private readonly deps: DialogDeps) {
+    super(OTP_PROMPT);
+  }
+
+  override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    dc.activeDialog!.state = { unreadable: 0 } satisfies OtpPromptState;
+    await this.ask(dc.context);
+    return Dialog.EndOfTurn;
+  }
+
+  override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const state = dc.activeDialog!.state as OtpPromptState;
+    const text = foldForMatching(dc.context.activity.text ?? '');
+    const key = conversationKey(dc.context);
+
+    if (wordsInAnyLocale('answers.resend').some((w) => foldForMatching(w) === text)) {
+      return this.resend(dc);
+    }
+    const code = text.replace(/[\s-]/g, '');
+    if (!new RegExp(`^\\d{${OTP_LENGTH}}$`).test(code)) {
+      state.unreadable += 1;
+      if (state.unreadable >= MAX_ATTEMPTS) {
+        await say(dc.context, 'common.wayOut');
+        return dc.endDialog({ gaveUp: true } satisfies OtpOutcome);
+      }
+      await say(dc.context, 'errors.otp.format', { length: OTP_LENGTH });
+      return Dialog.EndOfTurn;
+    }
+
+    const verdict = await this.deps.otp.verify(key, code);
+    this.deps.log.info({ event: 'otp.verify', result: verdict.ok ? 'verified' : verdict.reason }, 'OTP checked');
+    if (verdict.ok) return dc.endDialog({ verified: true } satisfies OtpOutcome);
+    if (verdict.reason === 'wrong') await say(dc.context, 'otp.wrong', { left: verdict.attemptsLeft });
+    else if (verdict.reason === 'locked') await say(dc.context, 'otp.locked');
+    else await say(dc.context, 'otp.expired');
+    return Dialog.EndOfTurn;
+  }
+
+  override async repromptDialog(turn: TurnContext, _instance: DialogInstance): Promise<void> {
+    await this.ask(turn);
+  }
+
+  /** Sends a code (first time or on request); false when the hourly limit forbids it. */
+  static async sendCode(deps: DialogDeps, turn: TurnContext): Promise<'sent' | 'cooldown' | 'hourlyLimit'> {
+    const session = sessionOf(turn);
+    const result = await deps.otp.send(conversationKey(turn), session.form.phone!, session.locale);
+    deps.log.info({ event: 'otp.send', result: result.ok ? 'sent' : result.reason }, 'OTP requested');
+    if (result.ok) return 'sent';
+    if (result.reason === 'cooldown') {
+      await say(turn, 'otp.cooldown', { seconds: result.retryInSeconds });
+      return 'cooldown';
+    }
+    await say(turn, 'otp.hourlyLimit');
+    return 'hourlyLimit';
+  }
+
+  private async resend(dc: DialogContext): Promise<DialogTurnResult> {
+    const sent = await OtpPrompt.sendCode(this.deps, dc.context);
+    if (sent === 'hourlyLimit') return dc.endDialog({ gaveUp: true } satisfies OtpOutcome);
+    if (sent === 'sent') await this.ask(dc.context, 'otp.resent');
+    return Dialog.EndOfTurn;
+  }
+
+  private async ask(turn: TurnContext, key = 'prompts.otp.ask'): Promise<void> {
+    const phone = sessionOf(turn).form.phone ?? '';
+    await say(turn, key, { phone: maskPhone(phone), length: OTP_LENGTH });
+  }
+}

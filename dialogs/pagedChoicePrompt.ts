@@ -1,0 +1,79 @@
+import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
+import type { TurnContext } from 'botbuilder';
+import { t, wordsInAnyLocale } from '../src/i18n';
+import { matchChoice, type ChoiceOption } from '../src/nlu/choices';
+import { foldForMatching } from '../src/nlu/normalize';
+import type { Answer, QuestionContext } from './question';
+import { MAX_ATTEMPTS, MAX_ANSWER_LENGTH } from './questionPrompt';
+import { message } from './say';
+
+/** Eight lines fit a small phone screen without scrolling, and an SMS page stays short. */
+export const CHOICE_PAGE_SIZE = 8;
+
+interface PagedState {
+  page: number;
+  attempts: number;
+}
+
+/**
+ * A long list of choices (professional categories) shown a page at a time: numbers run on across
+ * pages, "0" shows the next page, and a name or a close spelling works on any page.
+ */
+export class PagedChoicePrompt<T> extends Dialog {
+  constructor(
+    id: string,
+    private readonly options: (ctx: QuestionContext) => ChoiceOption<T>[],
+    private readonly contextFor: (turn: TurnContext) => QuestionContext,
+  ) {
+    super(id);
+  }
+
+  override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    dc.activeDialog!.state = { page: 0, attempts: 0 } satisfies PagedState;
+    await this.showPage(dc.context, 0);
+    return Dialog.EndOfTurn;
+  }
+
+  override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const state = dc.activeDialog!.state as PagedState;
+    const ctx = this.contextFor(dc.context);
+    const text = (dc.context.activity.text ?? '').slice(0, MAX_ANSWER_LENGTH + 1);
+    const folded = foldForMatching(text);
+    const options = this.options(ctx);
+
+    if (folded === '0' || wordsInAnyLocale('answers.more').some((w) => foldForMatching(w) === folded)) {
+      state.page = (state.page + 1) % pageCount(options.length);
+      await this.showPage(dc.context, state.page);
+      return Dialog.EndOfTurn;
+    }
+    const value = text.length <= MAX_ANSWER_LENGTH ? matchChoice(text, options, { allowNumber: true }) : undefined;
+    if (value !== undefined) return dc.endDialog({ questionId: this.id, value } satisfies Answer<T>);
+
+    state.attempts += 1;
+    if (state.attempts >= MAX_ATTEMPTS) {
+      await dc.context.sendActivity(message(t(ctx.locale, 'common.wayOut')));
+      return dc.endDialog({ questionId: this.id, gaveUp: true } satisfies Answer<T>);
+    }
+    await dc.context.sendActivity(message(t(ctx.locale, 'errors.choice.unknownPaged')));
+    await this.showPage(dc.context, state.page);
+    return Dialog.EndOfTurn;
+  }
+
+  override async repromptDialog(turn: TurnContext, instance: DialogInstance): Promise<void> {
+    await this.showPage(turn, (instance.state as PagedState).page);
+  }
+
+  private async showPage(turn: TurnContext, page: number): Promise<void> {
+    const ctx = this.contextFor(turn);
+    const options = this.options(ctx);
+    const first = page * CHOICE_PAGE_SIZE;
+    const shown = options.slice(first, first + CHOICE_PAGE_SIZE);
+    const lines = shown.map((o, i) => `${first + i + 1}. ${o.labels[0]}`);
+    if (pageCount(options.length) > 1) lines.push(t(ctx.locale, 'prompts.paging.more'));
+    await turn.sendActivity(message(`${t(ctx.locale, `prompts.${this.id}.ask`)}\n${lines.join('\n')}`));
+  }
+}
+
+function pageCount(items: number): number {
+  return Math.max(1, Math.ceil(items / CHOICE_PAGE_SIZE));
+}

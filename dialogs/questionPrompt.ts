@@ -1,0 +1,118 @@
+import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
+import type { TurnContext } from 'botbuilder';
+import { t } from '../src/i18n';
+import { readYesNo } from '../src/nlu/choices';
+import { foldForMatching } from '../src/nlu/normalize';
+import type { Answer, Question, QuestionContext, ReadResult } from './question';
+import { message, numberedList } from './say';
+
+/** Three tries, then a way out (call centre, office): a worker must never be stuck in a loop. */
+export const MAX_ATTEMPTS = 3;
+/** Longer than any real answer (an e-mail is at most 254): a pasted essay is refused before parsing. */
+export const MAX_ANSWER_LENGTH = 300;
+
+interface PromptState {
+  attempts: number;
+  /** A value read but awaiting the user's yes (e.g. an ambiguous two-digit year). */
+  pending?: { value: unknown };
+}
+
+/**
+ * Asks one Question, re-asks with a specific, localized reason on a bad answer, confirms an
+ * ambiguous one, and gives up after MAX_ATTEMPTS with the way out.
+ */
+export class QuestionPrompt<T> extends Dialog {
+  constructor(
+    private readonly question: Question<T>,
+    private readonly contextFor: (turn: TurnContext) => QuestionContext,
+  ) {
+    super(question.id);
+  }
+
+  override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const state: PromptState = { attempts: 0 };
+    dc.activeDialog!.state = state;
+    await this.ask(dc.context);
+    return Dialog.EndOfTurn;
+  }
+
+  override async continueDialog(dc: DialogContext): Promise<DialogTurnResult> {
+    const state = dc.activeDialog!.state as PromptState;
+    const ctx = this.contextFor(dc.context);
+    const text = typeof dc.context.activity.text === 'string' ? dc.context.activity.text : '';
+
+    if (state.pending) {
+      const yesNo = readYesNo(text);
+      if (yesNo === 'yes') return this.finish(dc, { questionId: this.id, value: state.pending.value as T });
+      state.pending = undefined;
+      if (yesNo === 'no') {
+        await this.ask(dc.context);
+        return Dialog.EndOfTurn;
+      }
+      // Anything else is taken as a fresh answer: the user typed the corrected value straight away.
+    }
+
+    const result = this.read(text, ctx, hasOnlyAttachments(dc.context));
+    if (result.ok) {
+      if (result.confirm) {
+        state.pending = { value: result.value };
+        await dc.context.sendActivity(message(t(ctx.locale, result.confirm.key, result.confirm.vars)));
+        return Dialog.EndOfTurn;
+      }
+      return this.finish(dc, { questionId: this.id, value: result.value });
+    }
+
+    state.attempts += 1;
+    if (state.attempts >= MAX_ATTEMPTS) {
+      await dc.context.sendActivity(message(t(ctx.locale, 'common.wayOut')));
+      return this.finish(dc, { questionId: this.id, gaveUp: true });
+    }
+    await dc.context.sendActivity(message(t(ctx.locale, result.error, result.vars)));
+    await this.sendChoicesIfAny(dc.context);
+    return Dialog.EndOfTurn;
+  }
+
+  override async repromptDialog(turn: TurnContext, _instance: DialogInstance): Promise<void> {
+    await this.ask(turn);
+  }
+
+  /** True when `text` is one of this question's choices, so it must not be read as a command. */
+  isChoiceLabel(text: string, turn: TurnContext): boolean {
+    const folded = foldForMatching(text);
+    const options = this.question.choices?.(this.contextFor(turn)) ?? [];
+    return options.some((o) => o.labels.some((label) => foldForMatching(label) === folded));
+  }
+
+  private read(text: string, ctx: QuestionContext, attachmentsOnly: boolean): ReadResult<T> {
+    if (attachmentsOnly) return { ok: false, error: 'errors.common.notText' };
+    if (text.length > MAX_ANSWER_LENGTH) return { ok: false, error: 'errors.common.tooLong' };
+    return this.question.read(text, ctx);
+  }
+
+  private async ask(turn: TurnContext): Promise<void> {
+    const ctx = this.contextFor(turn);
+    const { key, vars } = this.question.ask(ctx);
+    const labels = this.displayLabels(ctx);
+    const text = labels.length ? `${t(ctx.locale, key, vars)}\n${numberedList(labels)}` : t(ctx.locale, key, vars);
+    await turn.sendActivity(message(text, labels));
+  }
+
+  private async sendChoicesIfAny(turn: TurnContext): Promise<void> {
+    const labels = this.displayLabels(this.contextFor(turn));
+    if (labels.length) await turn.sendActivity(message(numberedList(labels), labels));
+  }
+
+  /** By convention the first label of a choice is its display label in the conversation's language. */
+  private displayLabels(ctx: QuestionContext): string[] {
+    return (this.question.choices?.(ctx) ?? []).map((o) => o.labels[0]!);
+  }
+
+  private finish(dc: DialogContext, answer: Answer<T>): Promise<DialogTurnResult> {
+    return dc.endDialog(answer);
+  }
+}
+
+function hasOnlyAttachments(turn: TurnContext): boolean {
+  const { text, attachments } = turn.activity;
+  return (!text || !text.trim()) && Array.isArray(attachments) && attachments.length > 0;
+}

@@ -1,0 +1,142 @@
+import {
+  ComponentDialog,
+  WaterfallDialog,
+  type DialogContext,
+  type DialogTurnResult,
+  type WaterfallStepContext,
+} from 'botbuilder-dialogs';
+import type { TurnContext } from 'botbuilder';
+import { forgetPersonalData, sessionOf } from '../src/bot/session';
+import { readGlobalCommand } from '../src/nlu/commands';
+import type { LookupResult, MismatchField } from '../src/services/types';
+import { ACCOUNT_ACTIVATION_DIALOG, AccountActivationDialog, type ActivationOutcome } from './accountActivationDialog';
+import { conversationKey, type DialogDeps } from './deps';
+import { handleGlobalCommand } from './globalCommands';
+import { IDENTITY_DIALOG, IdentityDialog, type IdentityResult } from './identityDialog';
+import { LOOKUP_DIALOG, LookupDialog } from './lookupDialog';
+import { NOT_REGISTERED_DIALOG, NotRegisteredDialog } from './notRegisteredDialog';
+import type { QuestionContext } from './question';
+import { say } from './say';
+
+export const REGISTRATION_DIALOG = 'registrationDialog';
+export const REGISTRATION_WATERFALL = 'registrationWaterfall';
+
+/** Identity mismatches allowed per conversation: more would let someone guess a birth date by trial. */
+export const MAX_MISMATCHES = 3;
+
+/**
+ * The whole check, as the portal runs it: welcome, the form, the registry look-up, then one of
+ * the four outcomes of the guide (or a mismatch to correct). Global commands are checked here,
+ * before any step reads the message.
+ */
+export class RegistrationDialog extends ComponentDialog {
+  constructor(
+    private readonly deps: DialogDeps,
+    contextFor: (turn: TurnContext) => QuestionContext,
+  ) {
+    super(REGISTRATION_DIALOG);
+    this.addDialog(new IdentityDialog(deps.data, contextFor));
+    this.addDialog(new LookupDialog(deps, contextFor));
+    this.addDialog(new AccountActivationDialog(deps, contextFor));
+    this.addDialog(new NotRegisteredDialog(deps, contextFor));
+    this.addDialog(
+      new WaterfallDialog(REGISTRATION_WATERFALL, [
+        this.welcomeStep.bind(this),
+        this.collectIdentityStep.bind(this),
+        this.lookUpStep.bind(this),
+        this.deliverOutcomeStep.bind(this),
+        this.closeStep.bind(this),
+      ]),
+    );
+    this.initialDialogId = REGISTRATION_WATERFALL;
+  }
+
+  protected override async onContinueDialog(innerDc: DialogContext): Promise<DialogTurnResult> {
+    const command = readGlobalCommand(innerDc.context.activity.text ?? '');
+    if (command) {
+      const handled = await handleGlobalCommand(innerDc, command, this.deps, REGISTRATION_WATERFALL);
+      if (handled) return handled;
+    }
+    return super.onContinueDialog(innerDc);
+  }
+
+  /** 1. Welcome, with the privacy notice and how to switch language, once per conversation. */
+  private async welcomeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const session = sessionOf(step.context);
+    if ((step.options as RegistrationOptions | undefined)?.correcting) return step.next();
+    await say(step.context, session.welcomed ? 'welcome.again' : 'welcome.first');
+    session.welcomed = true;
+    return step.next();
+  }
+
+  /** 2–9. The portal's form and its summary. */
+  private async collectIdentityStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    return step.beginDialog(IDENTITY_DIALOG);
+  }
+
+  /** 10. The registry look-up (with "reply 1 to try again" when it is down). */
+  private async lookUpStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const identity = step.result as IdentityResult;
+    if ('gaveUp' in identity) return step.endDialog();
+    return step.beginDialog(LOOKUP_DIALOG);
+  }
+
+  /** One of the guide's outcomes. */
+  private async deliverOutcomeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const result = step.result as LookupResult | undefined;
+    if (!result) return step.endDialog();
+    const session = sessionOf(step.context);
+    switch (result.kind) {
+      case 'registered':
+        if (result.hasAccount) {
+          await say(step.context, 'outcomes.A', { registrationNumber: result.registrationNumber });
+          return step.next({ done: true });
+        }
+        return step.beginDialog(ACCOUNT_ACTIVATION_DIALOG);
+      case 'notRegistered':
+        return step.beginDialog(NOT_REGISTERED_DIALOG);
+      case 'notSubject': {
+        const reason = this.deps.data.nonSubjectReasons.find((r) => r.code === result.reasonCode);
+        await say(step.context, 'outcomes.D', {
+          reason: reason ? reason[session.locale] : '',
+          coveredBy: reason ? reason.coveredBy[session.locale] : '',
+        });
+        return step.next({ done: true });
+      }
+      case 'mismatch':
+        return this.correctMismatch(step, result.fields);
+    }
+  }
+
+  /** After an outcome: personal answers are forgotten; the language stays. */
+  private async closeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const outcome = step.result as ActivationOutcome | { done: true } | undefined;
+    if (outcome && 'gaveUp' in outcome) return step.endDialog();
+    forgetPersonalData(sessionOf(step.context));
+    await this.deps.otp.forget(conversationKey(step.context));
+    await say(step.context, 'common.goodbye');
+    return step.endDialog();
+  }
+
+  /** Says which kind of data did not match (never the registry's value), then asks it again. */
+  private async correctMismatch(step: WaterfallStepContext, fields: MismatchField[]): Promise<DialogTurnResult> {
+    const session = sessionOf(step.context);
+    session.mismatches += 1;
+    session.lookup = undefined;
+    if (session.mismatches >= MAX_MISMATCHES) {
+      await say(step.context, 'outcomes.mismatch.tooMany');
+      forgetPersonalData(session);
+      return step.endDialog();
+    }
+    const kind = fields.length > 1 ? 'both' : fields[0]!;
+    await say(step.context, `outcomes.mismatch.${kind}`);
+    if (fields.includes('birthDate')) delete session.form.birthDate;
+    if (fields.includes('idExpiryDate')) delete session.form.expiryDate;
+    return step.replaceDialog(REGISTRATION_WATERFALL, { correcting: true } satisfies RegistrationOptions);
+  }
+}
+
+interface RegistrationOptions {
+  /** Back from a mismatch: no welcome again. */
+  correcting?: boolean;
+}

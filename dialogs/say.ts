@@ -1,0 +1,25 @@
+import { ActivityTypes, type Activity, type TurnContext } from 'botbuilder';
+import { t, type Vars } from '../src/i18n';
+import { sessionOf } from '../src/bot/session';
+
+/** Sends the message `key` in the conversation's language. */
+export async function say(turn: TurnContext, key: string, vars: Vars = {}): Promise<void> {
+  await turn.sendActivity(message(t(sessionOf(turn).locale, key, vars)));
+}
+
+/** A message activity, with the choices as suggested actions (Emulator buttons; channels render their own). */
+export function message(text: string, choices: string[] = []): Partial<Activity> {
+  const activity: Partial<Activity> = { type: ActivityTypes.Message, text };
+  if (choices.length > 0) {
+    activity.suggestedActions = {
+      to: [],
+      actions: choices.map((title, i) => ({ type: 'imBack', title, value: String(i + 1) })),
+    };
+  }
+  return activity;
+}
+
+/** "1. label" lines under a question. */
+export function numberedList(labels: string[]): string {
+  return labels.map((label, i) => `${i + 1}. ${label}`).join('\n');
+}

@@ -1,0 +1,76 @@
+import type { TurnContext } from 'botbuilder';
+import type { IdTypeCode, IsoDate, Locale, LookupResult } from '../services/types';
+
+/** The portal's form, in its order (guide: "Personal information"). */
+export const FORM_FIELDS = [
+  'documentType',
+  'documentNumber',
+  'expiryDate',
+  'birthDate',
+  'phone',
+  'operator',
+  'email',
+] as const;
+export type FormField = (typeof FORM_FIELDS)[number];
+
+export interface FormAnswers {
+  documentType?: IdTypeCode;
+  documentNumber?: string;
+  expiryDate?: IsoDate;
+  birthDate?: IsoDate;
+  /** E.164. */
+  phone?: string;
+  operator?: string;
+  /** null: the user chose to give none. */
+  email?: string | null;
+}
+
+/**
+ * Everything one conversation keeps between turns. It expires with the conversation
+ * (CONVERSATION_TTL_SECONDS of silence) and "erase" deletes it at once. Never an OTP or a password.
+ */
+export interface Session {
+  locale: Locale;
+  /** An explicit choice by the user ("Français", "العربية") always wins over guessing. */
+  localeChosen: boolean;
+  welcomed: boolean;
+  form: FormAnswers;
+  /** Look-ups that ended in an identity mismatch: capped, so the registry cannot be probed date by date. */
+  mismatches: number;
+  /** The registry's answer for the confirmed form, kept so a retry never calls the registry twice. */
+  lookup?: LookupResult;
+}
+
+export function newSession(locale: Locale): Session {
+  return { locale, localeChosen: false, welcomed: false, form: {}, mismatches: 0 };
+}
+
+const SESSION_KEY = Symbol('tasjil.session');
+const ERASED_KEY = Symbol('tasjil.erased');
+
+export function attachSession(context: TurnContext, session: Session): void {
+  context.turnState.set(SESSION_KEY, session);
+}
+
+/** The session of this turn, loaded by the bot before any dialog runs. */
+export function sessionOf(context: TurnContext): Session {
+  const session = context.turnState.get(SESSION_KEY) as Session | undefined;
+  if (!session) throw new Error('session not loaded for this turn');
+  return session;
+}
+
+/** Marks the conversation for deletion at the end of the turn ("erase my data"). */
+export function markErased(context: TurnContext): void {
+  context.turnState.set(ERASED_KEY, true);
+}
+
+export function isErased(context: TurnContext): boolean {
+  return context.turnState.get(ERASED_KEY) === true;
+}
+
+/** Forgets the personal answers once an outcome is delivered; the language stays. */
+export function forgetPersonalData(session: Session): void {
+  session.form = {};
+  session.lookup = undefined;
+  session.mismatches = 0;
+}

@@ -1,0 +1,87 @@
+import { ActivityTypes, type ConversationState, type StatePropertyAccessor, type TurnContext } from 'botbuilder';
+import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
+import { t } from '../i18n';
+import type { Logger } from '../log';
+import { readGlobalCommand } from '../nlu/commands';
+import { detectLocale } from '../nlu/normalize';
+import type { Locale } from '../services/types';
+import { REGISTRATION_DIALOG, type RegistrationDialog } from '../../dialogs/registrationDialog';
+import { attachSession, isErased, markErased, newSession, type Session } from './session';
+
+/**
+ * One turn of the conversation: load the session, run the registration dialog (which checks the
+ * global commands first), then save — or delete everything when the user asked to erase.
+ */
+export class TasjilBot {
+  private readonly sessions: StatePropertyAccessor<Session>;
+  private readonly dialogs: DialogSet;
+
+  constructor(
+    private readonly conversationState: ConversationState,
+    registration: RegistrationDialog,
+    private readonly defaultLocale: Locale,
+    private readonly log: Logger,
+  ) {
+    this.sessions = conversationState.createProperty<Session>('session');
+    this.dialogs = new DialogSet(conversationState.createProperty<DialogState>('dialogState'));
+    this.dialogs.add(registration);
+  }
+
+  async onTurn(turn: TurnContext): Promise<void> {
+    const { type } = turn.activity;
+    if (type === ActivityTypes.ConversationUpdate) return this.greetNewMembers(turn);
+    if (type !== ActivityTypes.Message) return;
+
+    const started = Date.now();
+    const session = await this.loadSession(turn);
+    attachSession(turn, session);
+    const dc = await this.dialogs.createContext(turn);
+    const result = await dc.continueDialog();
+    if (result.status === DialogTurnStatus.empty) await this.startConversation(turn, session, dc);
+    // Which question the conversation waits on, never what was answered.
+    this.log.debug({ event: 'turn', channel: turn.activity.channelId, locale: session.locale, waitingOn: waitingOn(dc), ms: Date.now() - started }, 'turn done');
+
+    if (isErased(turn)) await this.conversationState.delete(turn);
+    else await this.conversationState.saveChanges(turn);
+  }
+
+  /** A new session speaks the language of the first message, or the default. */
+  private async loadSession(turn: TurnContext): Promise<Session> {
+    const existing = await this.sessions.get(turn);
+    if (existing) return existing;
+    const session = newSession(detectLocale(turn.activity.text ?? '') ?? this.defaultLocale);
+    await this.sessions.set(turn, session);
+    this.log.info({ event: 'conversation.start', channel: turn.activity.channelId, locale: session.locale }, 'conversation started');
+    return session;
+  }
+
+  /** No dialog running: a first message, or the first after an outcome. Commands still apply. */
+  private async startConversation(turn: TurnContext, session: Session, dc: Awaited<ReturnType<DialogSet['createContext']>>) {
+    const command = readGlobalCommand(turn.activity.text ?? '');
+    if (command?.command === 'erase') {
+      markErased(turn);
+      await turn.sendActivity(t(session.locale, 'commands.erased'));
+      return;
+    }
+    if (command?.command === 'language') {
+      session.locale = command.locale ?? (session.locale === 'ar' ? 'fr' : 'ar');
+      session.localeChosen = true;
+    }
+    await dc.beginDialog(REGISTRATION_DIALOG);
+  }
+
+  /** The Emulator and web chats open with a conversation update: say hello in both languages. */
+  private async greetNewMembers(turn: TurnContext): Promise<void> {
+    const added = turn.activity.membersAdded ?? [];
+    if (added.some((member) => member.id !== turn.activity.recipient?.id)) {
+      await turn.sendActivity(`${t('ar', 'welcome.hello')}\n${t('fr', 'welcome.hello')}`);
+    }
+  }
+}
+
+/** The id of the innermost active dialog: the question being asked. */
+function waitingOn(dc: DialogContext): string | undefined {
+  let current: DialogContext | undefined = dc;
+  while (current?.child) current = current.child;
+  return current?.activeDialog?.id;
+}

@@ -1,0 +1,36 @@
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './log';
+import { warmUpDateRecognizer } from './nlu/dates';
+import { createServer } from './server';
+
+/** `npm start`: validate the configuration, wire the app, serve. */
+function main(): void {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Tasjil cannot start: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  const app = createApp(config, log);
+  const server = createServer(app);
+  server.listen(config.PORT, () => {
+    log.info({ event: 'server.listening', port: config.PORT, env: config.NODE_ENV }, `Tasjil listening on http://localhost:${config.PORT}`);
+    if (!config.MicrosoftAppId) log.warn({ event: 'botframework.local_only' }, 'no MicrosoftAppId: /api/messages serves loopback callers only');
+    // The recognizer's first call takes seconds: pay it now, not on a worker's first date. /readyz waits for it.
+    setImmediate(() => {
+      warmUpDateRecognizer();
+      log.info({ event: 'nlu.warm' }, 'date recognizer warmed up');
+    });
+  });
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main();

@@ -1,0 +1,98 @@
+import { isIP } from 'node:net';
+import {
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+} from 'botbuilder';
+import restify, { type Request, type Response, type Server } from 'restify';
+import type { App } from './app';
+import { InboundTextMiddleware } from './channels/inboundText';
+import { turnErrorHandler } from './channels/turnError';
+import { isDateRecognizerWarm } from './nlu/dates';
+
+/** Bot Framework activities are small; anything bigger is not a chat message. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+export function createServer(app: App): Server {
+  const { config, log } = app;
+  const server = restify.createServer({ name: 'tasjil', handleUncaughtExceptions: false });
+  server.use(restify.plugins.queryParser());
+
+  const adapter = new CloudAdapter(
+    new ConfigurationBotFrameworkAuthentication({
+      MicrosoftAppId: config.MicrosoftAppId ?? '',
+      MicrosoftAppPassword: config.MicrosoftAppPassword ?? '',
+      MicrosoftAppType: config.MicrosoftAppType ?? '',
+      MicrosoftAppTenantId: config.MicrosoftAppTenantId ?? '',
+    } as ConfigurationBotFrameworkAuthenticationOptions),
+  );
+  adapter.use(new InboundTextMiddleware());
+  adapter.onTurnError = turnErrorHandler(log);
+
+  server.post(
+    '/api/messages',
+    restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false }),
+    async (req: Request, res: Response) => {
+      if (!config.MicrosoftAppId) {
+        // With no app id botbuilder authenticates nobody and replies to whatever serviceUrl the
+        // request names: an open relay. Serve only this machine, and reply only to this machine.
+        const refusal = refuseNonLoopback(req);
+        if (refusal) {
+          log.warn({ event: 'botframework.refused', reason: refusal }, 'Bot Framework request refused');
+          res.send(403, { error: 'forbidden', reason: refusal });
+          return;
+        }
+      }
+      await adapter.process(req, res, (turn) => app.runTurn(turn));
+    },
+  );
+
+  server.get('/healthz', async (_req: Request, res: Response) => {
+    res.send(200, { status: 'ok' });
+  });
+
+  server.get('/readyz', async (_req: Request, res: Response) => {
+    const checks = {
+      registry: await app.registry.isReady().catch(() => false),
+      dateRecognizer: isDateRecognizerWarm(),
+    };
+    const ready = Object.values(checks).every(Boolean);
+    res.send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  if (!config.isProduction) {
+    server.get('/dev/outbox', async (_req: Request, res: Response) => {
+      res.send(200, { messages: app.outbox.list() });
+    });
+  }
+
+  server.on('restifyError', (req: Request, _res: Response, error: Error & { statusCode?: number }, next: (err?: unknown) => void) => {
+    if ((error.statusCode ?? 500) >= 500) log.error({ event: 'http.error', route: req.getRoute()?.path, error: error.message }, 'request failed');
+    return next();
+  });
+  return server;
+}
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const plain = address.replace(/^::ffff:/, '');
+  if (isIP(plain) === 4) return plain.startsWith('127.');
+  return plain === '::1';
+}
+
+function isLoopbackUrl(url: unknown): boolean {
+  if (typeof url !== 'string') return false;
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || isLoopbackAddress(host);
+  } catch {
+    return false;
+  }
+}
+
+function refuseNonLoopback(req: Request): string | undefined {
+  if (!isLoopbackAddress(req.socket.remoteAddress)) return 'caller is not on this machine';
+  const body = (req.body ?? {}) as { serviceUrl?: unknown; deliveryMode?: unknown };
+  if (body.deliveryMode !== 'expectReplies' && !isLoopbackUrl(body.serviceUrl)) return 'serviceUrl is not on this machine';
+  return undefined;
+}

@@ -1,0 +1,46 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOCALES_DIR, hasKey, loadCatalogue } from '../src/i18n';
+
+/** The Arabic and French catalogues stay in step: same files, same keys, same placeholders. */
+const ar = loadCatalogue('ar');
+const fr = loadCatalogue('fr');
+const placeholders = (value: string | string[]) => [...new Set((Array.isArray(value) ? value.join('\n') : value).match(/\{\w+\}/g) ?? [])].sort();
+
+describe('locale catalogues', () => {
+  it('have the same files', () => {
+    expect(readdirSync(join(LOCALES_DIR, 'ar')).sort()).toEqual(readdirSync(join(LOCALES_DIR, 'fr')).sort());
+  });
+
+  it('have the same keys', () => {
+    expect([...ar.keys()].sort()).toEqual([...fr.keys()].sort());
+  });
+
+  it('use the same placeholders under each key, and no empty message', () => {
+    for (const [key, value] of fr) {
+      expect({ key, placeholders: placeholders(ar.get(key)!) }).toEqual({ key, placeholders: placeholders(value) });
+      expect({ key, empty: (Array.isArray(value) ? value.join('') : value).trim() === '' }).toEqual({ key, empty: false });
+    }
+  });
+
+  // Log event names (`event: 'otp.send'`) look like keys and are not.
+  it('hold every message key the code names', () => {
+    const sources = ['dialogs', 'src'].flatMap((dir) => listTs(join(__dirname, '..', dir)));
+    const keyPattern = /(?<!event: )'((?:prompts|errors|outcomes|common|help|commands|otp|sms|welcome)\.[A-Za-z0-9_.]+[A-Za-z0-9_])'/g;
+    const named = new Set(sources.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(keyPattern)].map((m) => m[1]!)));
+    expect(named.size).toBeGreaterThan(20);
+    const missing = [...named].filter((key) => !hasKey('ar', key) || !hasKey('fr', key));
+    expect(missing).toEqual([]);
+  });
+
+  it('keep the SMS short: a French SMS stays in the GSM-7 alphabet', () => {
+    // One character outside GSM-7 (ç, â, ê, î, ô, û, ’) turns the whole SMS into UCS-2, 70 characters a segment.
+    for (const key of ['sms.otp', 'sms.password']) expect(fr.get(key)).not.toMatch(/[çâêîôûëï’«»]/);
+  });
+});
+
+function listTs(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listTs(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
+}

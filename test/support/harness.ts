@@ -1,0 +1,95 @@
+import { Writable } from 'node:stream';
+import { createApp, type App } from '../../src/app';
+import { ManualClock } from '../../src/clock';
+import { loadConfig } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { InProcessAdapter } from '../../src/channels/inProcessAdapter';
+import { InboundTextMiddleware } from '../../src/channels/inboundText';
+import { turnErrorHandler } from '../../src/channels/turnError';
+import { loadReferenceData } from '../../src/data/load';
+import { EmbeddedRegistry } from '../../src/services/registry/embeddedRegistry';
+import { loadPeopleFile } from '../../src/services/registry/peopleFile';
+import {
+  RegistryUnavailableError,
+  type ActivationRequest,
+  type IdentityQuery,
+  type Registry,
+} from '../../src/services/types';
+import { DEFAULT_PEOPLE_FILE } from '../../src/config';
+
+/** The embedded registry, with a switch to make it unavailable. */
+export class SwitchableRegistry implements Registry {
+  down = false;
+  lookUps = 0;
+  activations = 0;
+  constructor(private readonly inner: Registry) {}
+  async lookUp(query: IdentityQuery) {
+    this.lookUps += 1;
+    if (this.down) throw new RegistryUnavailableError();
+    return this.inner.lookUp(query);
+  }
+  async activateAccount(request: ActivationRequest) {
+    this.activations += 1;
+    if (this.down) throw new RegistryUnavailableError();
+    return this.inner.activateAccount(request);
+  }
+  async isReady() {
+    return !this.down;
+  }
+}
+
+export interface TestBot {
+  app: App;
+  clock: ManualClock;
+  registry: SwitchableRegistry;
+  /** Every log line the app wrote, raw JSON text. */
+  logLines: string[];
+  /** Sends one message as `from` and returns the texts of the bot's replies. */
+  say(text: string, options?: { from?: string; attachments?: { contentType: string; contentUrl: string }[] }): Promise<string[]>;
+  /** The latest SMS sent to the given number (E.164). */
+  lastSmsTo(phone: string): string | undefined;
+}
+
+export function createTestBot(options: { channel?: string; from?: string; env?: NodeJS.ProcessEnv } = {}): TestBot {
+  const clock = new ManualClock();
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  const config = loadConfig({ NODE_ENV: 'test', ...options.env });
+  const log = createLogger('trace', sink);
+  const data = loadReferenceData();
+  const { people } = loadPeopleFile(DEFAULT_PEOPLE_FILE, {
+    categories: data.categories.map((c) => c.code),
+    nonSubjectReasons: data.nonSubjectReasons.map((r) => r.code),
+  });
+  const registry = new SwitchableRegistry(new EmbeddedRegistry(people, clock));
+  const app = createApp(config, log, { clock, registry });
+  const adapter = new InProcessAdapter(options.channel ?? 'test');
+  adapter.use(new InboundTextMiddleware());
+  adapter.onTurnError = turnErrorHandler(log);
+  const defaultFrom = options.from ?? 'test-user';
+  return {
+    app,
+    clock,
+    registry,
+    logLines,
+    async say(text, sayOptions = {}) {
+      const replies = await adapter.process(
+        { text, from: sayOptions.from ?? defaultFrom, attachments: sayOptions.attachments },
+        (turn) => app.runTurn(turn),
+      );
+      return replies.map((r) => r.text ?? '');
+    },
+    lastSmsTo(phone) {
+      return app.outbox
+        .list()
+        .filter((m) => m.to === phone)
+        .map((m) => m.body)
+        .pop();
+    },
+  };
+}

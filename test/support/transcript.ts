@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Conversation transcripts, one file per case, readable by a non-programmer:
+ *
+ *   # Title
+ *   channel: whatsapp          (optional: test | whatsapp | sms)
+ *   from: +212612345678        (optional: the sender id)
+ *   > what the user types      ({otp} = the last code sent by SMS, {photo} = a picture with no
+ *                                text, {long} = 5,000 characters, {empty} = an empty message)
+ *   < a part of the bot's reply, in order within the turn
+ *   <! something the reply must NOT contain
+ *   <sms a part of the SMS sent during this turn
+ *   <nosms                     (no SMS was sent during this turn)
+ *   @advance 11m               (move the clock: s, m, h)
+ *   @registry down | up        (make the registry unavailable, or back)
+ */
+export type Step =
+  | { kind: 'user'; text: string; line: number; expect: Expectation[] }
+  | { kind: 'advance'; ms: number; line: number }
+  | { kind: 'registry'; down: boolean; line: number };
+
+export type Expectation =
+  | { kind: 'reply'; text: string; line: number }
+  | { kind: 'notInReply'; text: string; line: number }
+  | { kind: 'sms'; text: string; line: number }
+  | { kind: 'noSms'; line: number };
+
+export interface Transcript {
+  title: string;
+  channel: string;
+  from?: string;
+  steps: Step[];
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseTranscript(path: string): Transcript {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const transcript: Transcript = { title: path, channel: 'test', steps: [] };
+  let current: Extract<Step, { kind: 'user' }> | undefined;
+  lines.forEach((raw, index) => {
+    const line = index + 1;
+    const text = raw.trimEnd();
+    if (!text.trim()) return;
+    const expect = (e: Expectation) => {
+      if (!current) throw new Error(`${path}:${line}: an expectation before any user line`);
+      current.expect.push(e);
+    };
+    if (text.startsWith('# ')) transcript.title = text.slice(2).trim();
+    else if (text.startsWith('channel:')) transcript.channel = text.slice(8).trim();
+    else if (text.startsWith('from:')) transcript.from = text.slice(5).trim();
+    else if (text.startsWith('> ') || text === '>') {
+      current = { kind: 'user', text: text.slice(2), line, expect: [] };
+      transcript.steps.push(current);
+    } else if (text.startsWith('<! ')) expect({ kind: 'notInReply', text: text.slice(3).trim(), line });
+    else if (text.startsWith('<sms ')) expect({ kind: 'sms', text: text.slice(5).trim(), line });
+    else if (text.trim() === '<nosms') expect({ kind: 'noSms', line });
+    else if (text.startsWith('< ')) expect({ kind: 'reply', text: text.slice(2).trim(), line });
+    else if (text.startsWith('@advance ')) {
+      const match = /^@advance (\d+)([smh])$/.exec(text.trim());
+      if (!match) throw new Error(`${path}:${line}: write @advance 11m`);
+      transcript.steps.push({ kind: 'advance', ms: Number(match[1]) * UNIT_MS[match[2]!]!, line });
+      current = undefined;
+    } else if (text.startsWith('@registry ')) {
+      transcript.steps.push({ kind: 'registry', down: text.includes('down'), line });
+      current = undefined;
+    } else throw new Error(`${path}:${line}: cannot read "${text}"`);
+  });
+  return transcript;
+}
+
+/** Whitespace differences (line breaks, double spaces) never matter to the reader. */
+export function squash(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
