@@ -1,3 +1,4 @@
+import { wordsInAnyLocale } from '../src/i18n';
 import { formatDateForLocale } from '../src/nlu/dates';
 import { matchChoice, readYesNo, type ChoiceOption } from '../src/nlu/choices';
 import { foldForMatching } from '../src/nlu/normalize';
@@ -40,7 +41,7 @@ export function documentTypeQuestion(data: ReferenceData): Question<IdTypeCode> 
     choices,
     read: (text, ctx) => {
       const value = matchChoice(text, choices(ctx), { allowNumber: true });
-      return value ? { ok: true, value } : { ok: false, error: 'errors.choice.unknown' };
+      return value ? { ok: true, value } : { ok: false, error: 'errors.documentType.unknown' };
     },
   };
 }
@@ -119,7 +120,7 @@ export function operatorQuestion(data: ReferenceData): Question<string> {
     choices,
     read: (text, ctx) => {
       const value = matchChoice(text, choices(ctx), { allowNumber: true });
-      return value ? { ok: true, value } : { ok: false, error: 'errors.choice.unknown' };
+      return value ? { ok: true, value } : { ok: false, error: 'errors.operator.unknown' };
     },
   };
 }
@@ -147,12 +148,18 @@ export function summaryQuestion(describe: (ctx: QuestionContext) => string): Que
   };
 }
 
-/** "3", "changer 3", "بدل 3" → the third field. */
+/** "3", "changer 3", "بدل 3" → the third field. Any other words before the number are not a request to change. */
 export function readFieldNumber(text: string): FormField | undefined {
-  const match = /^(?:\D*\s)?(\d{1,2})$/.exec(foldForMatching(text));
+  const match = /^(?:(.*\D)\s+)?(\d{1,2})$/.exec(foldForMatching(text));
   if (!match) return undefined;
-  const index = Number(match[1]) - 1;
-  return FORM_FIELDS[index];
+  if (match[1] && !changeWords().has(match[1].trim())) return undefined;
+  return FORM_FIELDS[Number(match[2]) - 1];
+}
+
+let changeWordSet: Set<string> | undefined;
+function changeWords(): Set<string> {
+  changeWordSet ??= new Set(wordsInAnyLocale('answers.change').map(foldForMatching));
+  return changeWordSet;
 }
 
 /** 0612345678 → "06 12 34 56 78", as Moroccans write their numbers. */
