@@ -4,7 +4,7 @@ import { t } from '../src/i18n';
 import { maskPhone } from '../src/nlu/phone';
 import { sessionOf } from '../src/bot/session';
 import { RegistryUnavailableError, type IdTypeCode } from '../src/services/types';
-import type { DialogDeps } from './deps';
+import { conversationKey, type DialogDeps } from './deps';
 import { OTP_PROMPT, OtpPrompt, type OtpOutcome } from './otpPrompt';
 import type { Answer, QuestionContext } from './question';
 import { QuestionPrompt } from './questionPrompt';
@@ -75,6 +75,8 @@ export class AccountActivationDialog extends ComponentDialog {
         to: form.phone!,
         body: t(session.locale, 'sms.password', { password: result.temporaryPassword }),
         locale: session.locale,
+        purpose: 'password',
+        conversationKey: conversationKey(step.context),
       });
       this.deps.log.info({ event: 'registry.activation', result: 'activated' }, 'account activated');
       await say(step.context, 'outcomes.B.done', {

@@ -4,9 +4,9 @@ import { wordsInAnyLocale } from '../src/i18n';
 import { foldForMatching } from '../src/nlu/normalize';
 import { maskPhone } from '../src/nlu/phone';
 import { sessionOf } from '../src/bot/session';
-import { OTP_LENGTH } from '../src/services/otp/otpService';
+import { OTP_LENGTH, OTP_TTL_MS } from '../src/services/otp/otpService';
 import { conversationKey, type DialogDeps } from './deps';
-import { MAX_ATTEMPTS } from './questionPrompt';
+import { MAX_ANSWER_LENGTH, MAX_ATTEMPTS, hasOnlyAttachments } from './questionPrompt';
 import { say } from './say';
 
 export const OTP_PROMPT = 'otpPrompt';
@@ -48,7 +48,7 @@ export class OtpPrompt extends Dialog {
         await say(dc.context, 'common.wayOut');
         return dc.endDialog({ gaveUp: true } satisfies OtpOutcome);
       }
-      await say(dc.context, 'errors.otp.format', { length: OTP_LENGTH });
+      await say(dc.context, notACodeError(dc.context, code), { length: OTP_LENGTH });
       return Dialog.EndOfTurn;
     }
 
@@ -81,7 +81,8 @@ export class OtpPrompt extends Dialog {
 
   private async resend(dc: DialogContext): Promise<DialogTurnResult> {
     const sent = await OtpPrompt.sendCode(this.deps, dc.context);
-    if (sent === 'hourlyLimit') return dc.endDialog({ gaveUp: true } satisfies OtpOutcome);
+    // No new code, but the last one sent may still arrive and be valid: keep waiting for it.
+    if (sent === 'hourlyLimit') await say(dc.context, 'otp.lastCodeStillValid', { minutes: OTP_TTL_MS / 60000 });
     if (sent === 'sent') await this.ask(dc.context, 'otp.resent');
     return Dialog.EndOfTurn;
   }
@@ -90,4 +91,11 @@ export class OtpPrompt extends Dialog {
     const phone = sessionOf(turn).form.phone ?? '';
     await say(turn, key, { phone: maskPhone(phone), length: OTP_LENGTH });
   }
+}
+
+/** Why a message is not a code: a picture, an essay, nothing at all, or the wrong shape. */
+function notACodeError(turn: TurnContext, code: string): string {
+  if (hasOnlyAttachments(turn)) return 'errors.common.notText';
+  if ((turn.activity.text ?? '').length > MAX_ANSWER_LENGTH) return 'errors.common.tooLong';
+  return code ? 'errors.otp.format' : 'errors.otp.empty';
 }

@@ -4,7 +4,7 @@ import { t, wordsInAnyLocale } from '../src/i18n';
 import { matchChoice, type ChoiceOption } from '../src/nlu/choices';
 import { foldForMatching } from '../src/nlu/normalize';
 import type { Answer, QuestionContext } from './question';
-import { MAX_ATTEMPTS, MAX_ANSWER_LENGTH } from './questionPrompt';
+import { MAX_ATTEMPTS, MAX_ANSWER_LENGTH, hasOnlyAttachments } from './questionPrompt';
 import { message } from './say';
 
 /** Eight lines fit a small phone screen without scrolling, and an SMS page stays short. */
@@ -54,7 +54,12 @@ export class PagedChoicePrompt<T> extends Dialog {
       await dc.context.sendActivity(message(t(ctx.locale, 'common.wayOut')));
       return dc.endDialog({ questionId: this.id, gaveUp: true } satisfies Answer<T>);
     }
-    await dc.context.sendActivity(message(t(ctx.locale, 'errors.choice.unknownPaged')));
+    const error = hasOnlyAttachments(dc.context)
+      ? 'errors.common.notText'
+      : text.length > MAX_ANSWER_LENGTH
+        ? 'errors.common.tooLong'
+        : 'errors.choice.unknownPaged';
+    await dc.context.sendActivity(message(t(ctx.locale, error)));
     await this.showPage(dc.context, state.page);
     return Dialog.EndOfTurn;
   }

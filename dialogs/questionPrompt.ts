@@ -112,7 +112,8 @@ export class QuestionPrompt<T> extends Dialog {
   }
 }
 
-function hasOnlyAttachments(turn: TurnContext): boolean {
+/** A picture, voice note or file with no text: the user gets "text only", not "not understood". */
+export function hasOnlyAttachments(turn: TurnContext): boolean {
   const { text, attachments } = turn.activity;
   return (!text || !text.trim()) && Array.isArray(attachments) && attachments.length > 0;
 }

@@ -64,13 +64,17 @@ export class RegistrationDialog extends ComponentDialog {
   private async welcomeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
     const session = sessionOf(step.context);
     if ((step.options as RegistrationOptions | undefined)?.correcting) return step.next();
-    await say(step.context, session.welcomed ? 'welcome.again' : 'welcome.first');
+    // Answers still here after a way-out: the user is picking up where they stopped, not starting over.
+    const resuming = session.welcomed && Object.keys(session.form).length > 0;
+    await say(step.context, resuming ? 'welcome.resume' : session.welcomed ? 'welcome.again' : 'welcome.first');
     session.welcomed = true;
     return step.next();
   }
 
   /** 2–9. The portal's form and its summary. */
   private async collectIdentityStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    // Already confirmed and looked up (the user took the way out during an outcome): resume there.
+    if (sessionOf(step.context).lookup) return step.next({ confirmed: true } satisfies IdentityResult);
     return step.beginDialog(IDENTITY_DIALOG);
   }
 

@@ -42,7 +42,8 @@ export class TasjilBot {
     this.log.debug({ event: 'turn', channel: turn.activity.channelId, locale: session.locale, waitingOn: waitingOn(dc), ms: Date.now() - started }, 'turn done');
 
     if (isErased(turn)) await this.conversationState.delete(turn);
-    else await this.conversationState.saveChanges(turn);
+    // Written even when unchanged: the TTL counts from the user's last message, not from the last change.
+    else await this.conversationState.saveChanges(turn, true);
   }
 
   /** A new session speaks the language of the first message, or the default. */
