@@ -59,9 +59,14 @@ export interface OutboundSms {
   to: string;
   body: string;
   locale: Locale;
+  /** What the SMS carries, so a delivery report can be acted on (a failed OTP is told to the user). */
+  purpose: 'otp' | 'password';
+  /** The conversation it belongs to. */
+  conversationKey: string;
 }
 
-/** Sends an SMS (OTP, password). Dev: the outbox; later: Twilio or an SMPP gateway. */
+/** Sends an SMS (OTP, password). Dev: the outbox; Twilio; later an operator's SMPP gateway. */
 export interface SmsSender {
-  send(sms: OutboundSms): Promise<void>;
+  /** Resolves once the provider accepted the message, with its id when it gives one. */
+  send(sms: OutboundSms): Promise<{ id?: string }>;
 }

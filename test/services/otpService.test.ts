@@ -13,7 +13,12 @@ const PHONE = '+212612345678';
 function setUp() {
   const clock = new ManualClock();
   const sent: OutboundSms[] = [];
-  const sms: SmsSender = { send: async (m) => void sent.push(m) };
+  const sms: SmsSender = {
+    send: async (m) => {
+      sent.push(m);
+      return {};
+    },
+  };
   const otp = new InMemoryOtpService(sms, clock);
   const lastCode = () => /\b(\d{6})\b/.exec(sent[sent.length - 1]!.body)![1]!;
   return { clock, sent, otp, lastCode };

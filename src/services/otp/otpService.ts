@@ -2,19 +2,14 @@ import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { Clock } from '../../clock';
 import { t } from '../../i18n';
 import type { Locale, SmsSender } from '../types';
+import { OtpSendLimits, type OtpSendResult } from './otpLimits';
+
+export { OTP_MAX_CODES_PER_HOUR, OTP_RESEND_COOLDOWN_MS, OtpSendLimits, type OtpSendResult } from './otpLimits';
 
 /** Rules of issue 3 (mirroring what the portal and Twilio Verify do). */
 export const OTP_LENGTH = 6;
 export const OTP_TTL_MS = 10 * 60 * 1000;
 export const OTP_MAX_ATTEMPTS = 5;
-export const OTP_RESEND_COOLDOWN_MS = 60 * 1000;
-export const OTP_MAX_CODES_PER_HOUR = 3;
-const HOUR_MS = 60 * 60 * 1000;
-
-export type OtpSendResult =
-  | { ok: true }
-  | { ok: false; reason: 'cooldown'; retryInSeconds: number }
-  | { ok: false; reason: 'hourlyLimit' };
 
 export type OtpVerifyResult =
   | { ok: true }
@@ -38,28 +33,24 @@ export class InMemoryOtpService implements OtpService {
   // A secret per process: a hash leaked from memory cannot be reversed by trying the 10^6 codes.
   private readonly secret = randomBytes(32);
   private readonly codes = new Map<string, PendingCode>();
-  /** Send times per phone number: limits apply to the number, not the conversation, so restarting does not reset them. */
-  private readonly sendsByPhone = new Map<string, number[]>();
+  private readonly limits: OtpSendLimits;
 
   constructor(
     private readonly sms: SmsSender,
     private readonly clock: Clock,
     private readonly generate: () => string = () => String(randomInt(0, 10 ** OTP_LENGTH)).padStart(OTP_LENGTH, '0'),
-  ) {}
+  ) {
+    this.limits = new OtpSendLimits(clock);
+  }
 
   async send(conversationKey: string, phone: string, locale: Locale): Promise<OtpSendResult> {
-    const now = this.clock.now();
-    const recent = (this.sendsByPhone.get(phone) ?? []).filter((at) => now - at < HOUR_MS);
-    const last = recent[recent.length - 1];
-    if (last !== undefined && now - last < OTP_RESEND_COOLDOWN_MS) {
-      return { ok: false, reason: 'cooldown', retryInSeconds: Math.ceil((OTP_RESEND_COOLDOWN_MS - (now - last)) / 1000) };
-    }
-    if (recent.length >= OTP_MAX_CODES_PER_HOUR) return { ok: false, reason: 'hourlyLimit' };
+    const allowed = this.limits.take(phone);
+    if (!allowed.ok) return allowed;
 
+    const now = this.clock.now();
     const code = this.generate();
     this.codes.set(conversationKey, { hash: this.hash(conversationKey, code), expiresAt: now + OTP_TTL_MS, attempts: 0 });
-    this.sendsByPhone.set(phone, [...recent, now]);
-    await this.sms.send({ to: phone, body: t(locale, 'sms.otp', { code, minutes: OTP_TTL_MS / 60000 }), locale });
+    await this.sms.send({ to: phone, body: t(locale, 'sms.otp', { code, minutes: OTP_TTL_MS / 60000 }), locale, purpose: 'otp', conversationKey });
     return { ok: true };
   }
 

@@ -6,7 +6,8 @@ import type { OutboundSms, SmsSender } from '../types';
 export interface OutboxMessage {
   to: string;
   body: string;
-  channel: 'sms';
+  /** 'sms' for OTPs and passwords; a chat channel for replies sent outside a webhook response. */
+  channel: 'sms' | 'whatsapp';
   at: string;
 }
 
@@ -20,18 +21,25 @@ export const OUTBOX_CAPACITY = 200;
 export class DevOutbox implements SmsSender {
   private readonly messages: OutboxMessage[] = [];
   private readonly listeners = new Set<(message: OutboxMessage) => void>();
+  private sequence = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
 
-  async send(sms: OutboundSms): Promise<void> {
-    const message: OutboxMessage = { to: sms.to, body: sms.body, channel: 'sms', at: new Date(this.clock.now()).toISOString() };
+  async send(sms: OutboundSms): Promise<{ id?: string }> {
+    return this.record(sms.to, sms.body, 'sms');
+  }
+
+  /** Keeps a message the bot would have sent on `channel`; only a masked number is logged. */
+  record(to: string, body: string, channel: OutboxMessage['channel']): { id: string } {
+    const message: OutboxMessage = { to, body, channel, at: new Date(this.clock.now()).toISOString() };
     this.messages.push(message);
     if (this.messages.length > OUTBOX_CAPACITY) this.messages.shift();
-    this.log.info({ event: 'sms.sent', sender: 'dev-outbox', recipient: maskPhone(sms.to) }, 'SMS written to the dev outbox');
+    this.log.info({ event: 'outbox.sent', channel, recipient: maskPhone(to) }, 'message written to the dev outbox');
     for (const listener of this.listeners) listener(message);
+    return { id: `dev-${++this.sequence}` };
   }
 
   list(): OutboxMessage[] {
