@@ -3,6 +3,7 @@ import type { Clock } from '../src/clock';
 import type { ReferenceData } from '../src/data/load';
 import type { Logger } from '../src/log';
 import type { OfficeFinder } from '../src/services/offices/officeFinder';
+import type { LookupGuard } from '../src/services/lookupGuard';
 import type { OtpService } from '../src/services/otp/otpService';
 import type { Registry, SmsSender } from '../src/services/types';
 
@@ -10,6 +11,7 @@ import type { Registry, SmsSender } from '../src/services/types';
 export interface DialogDeps {
   data: ReferenceData;
   registry: Registry;
+  lookupGuard: LookupGuard;
   otp: OtpService;
   sms: SmsSender;
   offices: OfficeFinder;

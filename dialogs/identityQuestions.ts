@@ -23,9 +23,9 @@ import type { Question, QuestionContext, ReadResult } from './question';
 type Validation<T> = { ok: true; value: T; confirm?: boolean } | { ok: false; error: string };
 
 /** Turns a validator's verdict into the prompt's: error codes become `errors.<field>.<code>` keys. */
-function fromValidation<T>(field: string, result: Validation<T>, confirmVars?: (value: T) => Record<string, string>): ReadResult<T> {
+function fromValidation<T>(field: string, result: Validation<T>): ReadResult<T> {
   if (!result.ok) return { ok: false, error: `errors.${field}.${result.error}` };
-  if (result.confirm && confirmVars) return { ok: true, value: result.value, confirm: { key: `prompts.${field}.confirm`, vars: confirmVars(result.value) } };
+  if (result.confirm) return { ok: true, value: result.value, confirm: `prompts.${field}.confirm` };
   return { ok: true, value: result.value };
 }
 
@@ -47,21 +47,25 @@ export function documentTypeQuestion(data: ReferenceData): Question<IdTypeCode> 
 }
 
 export function documentNumberQuestion(data: ReferenceData): Question<string> {
+  const example = (ctx: QuestionContext) => data.idTypes.find((i) => i.code === ctx.session.form.documentType)?.example ?? '';
   return {
     id: 'documentNumber',
-    ask: (ctx) => {
-      const idType = data.idTypes.find((i) => i.code === ctx.session.form.documentType);
-      return { key: `prompts.documentNumber.ask.${ctx.session.form.documentType ?? 'CNIE'}`, vars: { example: idType?.example ?? '' } };
+    ask: (ctx) => ({ key: `prompts.documentNumber.ask.${ctx.session.form.documentType ?? 'CNIE'}`, vars: { example: example(ctx) } }),
+    read: (text, ctx) => {
+      const result = fromValidation('documentNumber', validateDocumentNumber(text, ctx.session.form.documentType ?? 'CNIE'));
+      // The example shown is one of the chosen document's: a residence card number, not a CNIE's.
+      return result.ok ? result : { ...result, vars: { example: example(ctx) } };
     },
-    read: (text, ctx) => fromValidation('documentNumber', validateDocumentNumber(text, ctx.session.form.documentType ?? 'CNIE')),
   };
 }
 
-const dateVars = (ctx: QuestionContext) => (value: IsoDate) => ({ date: formatDateForLocale(value, ctx.locale) });
+/** A date as the user reads it: "15 mars 1985", "15 مارس 1985". */
+const describeDate = (value: IsoDate, ctx: QuestionContext) => ({ date: formatDateForLocale(value, ctx.locale) });
 
 export function expiryDateQuestion(): Question<IsoDate> {
   return {
     id: 'expiryDate',
+    describe: describeDate,
     ask: () => ({ key: 'prompts.expiryDate.ask' }),
     read: (text, ctx) => {
       const result = validateExpiryDate(text, ctx.today);
@@ -69,7 +73,7 @@ export function expiryDateQuestion(): Question<IsoDate> {
       if (result.ok && ctx.session.form.birthDate && ctx.session.form.birthDate >= result.value) {
         return { ok: false, error: 'errors.expiryDate.beforeBirth' };
       }
-      return fromValidation('expiryDate', result, dateVars(ctx));
+      return fromValidation('expiryDate', result);
     },
   };
 }
@@ -78,7 +82,8 @@ export function birthDateQuestion(): Question<IsoDate> {
   return {
     id: 'birthDate',
     ask: () => ({ key: 'prompts.birthDate.ask' }),
-    read: (text, ctx) => fromValidation('birthDate', validateBirthDate(text, ctx.today, ctx.session.form.expiryDate), dateVars(ctx)),
+    read: (text, ctx) => fromValidation('birthDate', validateBirthDate(text, ctx.today, ctx.session.form.expiryDate)),
+    describe: describeDate,
   };
 }
 

@@ -1,11 +1,12 @@
 import { ComponentDialog, WaterfallDialog, type DialogTurnResult, type WaterfallStepContext } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
-import { sessionOf } from '../src/bot/session';
+import { forgetPersonalData, sessionOf } from '../src/bot/session';
 import { RegistryUnavailableError, type IdTypeCode, type LookupResult } from '../src/services/types';
 import type { DialogDeps } from './deps';
 import type { Answer, QuestionContext } from './question';
 import { QuestionPrompt } from './questionPrompt';
 import { retryQuestion } from './retryQuestion';
+import { say } from './say';
 
 export const LOOKUP_DIALOG = 'lookupDialog';
 const LOOKUP_WATERFALL = 'lookupWaterfall';
@@ -31,6 +32,13 @@ export class LookupDialog extends ComponentDialog {
     const session = sessionOf(step.context);
     if (session.lookup) return step.endDialog(session.lookup);
     const { form } = session;
+    // A document with too many mismatches is not looked up again for a while, from any conversation.
+    if (await this.deps.lookupGuard.isLocked(form.documentType as IdTypeCode, form.documentNumber!)) {
+      this.deps.log.warn({ event: 'registry.lookup_locked' }, 'look-up refused: too many mismatches for this document');
+      await say(step.context, 'outcomes.mismatch.tooMany');
+      forgetPersonalData(session);
+      return step.endDialog(undefined);
+    }
     const started = this.deps.clock.now();
     try {
       const result: LookupResult = await this.deps.registry.lookUp({

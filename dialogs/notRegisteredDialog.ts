@@ -74,7 +74,8 @@ export class NotRegisteredDialog extends ComponentDialog {
     const lines = nearest.map(({ office, distanceKm }) => {
       const key = office.sample ? 'outcomes.C.officeLineSample' : 'outcomes.C.officeLine';
       const where = office.cityCode === answer.value ? '' : t(locale, 'outcomes.C.distance', { km: Math.round(distanceKm) });
-      return t(locale, key, { name: office.name[locale], address: office.address[locale], distance: where }).trim();
+      // No distance for an office in the city itself: close the gap its placeholder leaves.
+      return t(locale, key, { name: office.name[locale], address: office.address[locale], distance: where }).replace(/ {2,}/g, ' ').trim();
     });
     await say(step.context, 'outcomes.C.offices', { offices: lines.join('\n') });
     return step.endDialog({ done: true } satisfies NotRegisteredOutcome);

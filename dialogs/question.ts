@@ -14,7 +14,8 @@ export interface QuestionContext {
 }
 
 export type ReadResult<T> =
-  | { ok: true; value: T; confirm?: { key: string; vars: Vars } }
+  /** `confirm`: the key of a yes/no question to ask before accepting (e.g. an ambiguous two-digit year). */
+  | { ok: true; value: T; confirm?: string }
   | { ok: false; error: string; vars?: Vars };
 
 /**
@@ -28,6 +29,8 @@ export interface Question<T> {
   read(text: string, ctx: QuestionContext): ReadResult<T>;
   /** Offered choices, rendered as a numbered list; a choice label is never taken for a command. */
   choices?(ctx: QuestionContext): ChoiceOption<T>[];
+  /** A value as the user reads it in the conversation's language, for a confirmation ({date}). */
+  describe?(value: T, ctx: QuestionContext): Vars;
 }
 
 export interface Answer<T> {

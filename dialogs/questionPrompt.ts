@@ -14,7 +14,7 @@ export const MAX_ANSWER_LENGTH = 300;
 interface PromptState {
   attempts: number;
   /** A value read but awaiting the user's yes (e.g. an ambiguous two-digit year). */
-  pending?: { value: unknown };
+  pending?: { value: unknown; confirmKey: string };
 }
 
 /**
@@ -55,8 +55,8 @@ export class QuestionPrompt<T> extends Dialog {
     const result = this.read(text, ctx, hasOnlyAttachments(dc.context));
     if (result.ok) {
       if (result.confirm) {
-        state.pending = { value: result.value };
-        await dc.context.sendActivity(message(t(ctx.locale, result.confirm.key, result.confirm.vars)));
+        state.pending = { value: result.value, confirmKey: result.confirm };
+        await this.askConfirmation(dc.context, state.pending);
         return Dialog.EndOfTurn;
       }
       return this.finish(dc, { questionId: this.id, value: result.value });
@@ -72,8 +72,18 @@ export class QuestionPrompt<T> extends Dialog {
     return Dialog.EndOfTurn;
   }
 
-  override async repromptDialog(turn: TurnContext, _instance: DialogInstance): Promise<void> {
+  override async repromptDialog(turn: TurnContext, instance: DialogInstance): Promise<void> {
+    // Waiting on "did you mean…?": repeating (or switching language) asks that again, not the question.
+    const { pending } = (instance.state ?? {}) as PromptState;
+    if (pending) return this.askConfirmation(turn, pending);
     await this.ask(turn);
+  }
+
+  /** "Did you mean 1 January 1925?", worded in the conversation's current language. */
+  private async askConfirmation(turn: TurnContext, pending: NonNullable<PromptState['pending']>): Promise<void> {
+    const ctx = this.contextFor(turn);
+    const vars = this.question.describe?.(pending.value as T, ctx) ?? {};
+    await turn.sendActivity(message(t(ctx.locale, pending.confirmKey, vars)));
   }
 
   /** True when `text` is one of this question's choices, so it must not be read as a command. */

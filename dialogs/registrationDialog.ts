@@ -8,6 +8,7 @@ import {
 import type { TurnContext } from 'botbuilder';
 import { forgetPersonalData, sessionOf } from '../src/bot/session';
 import { readGlobalCommand } from '../src/nlu/commands';
+import { MAX_MISMATCHES_PER_DOCUMENT } from '../src/services/lookupGuard';
 import type { LookupResult, MismatchField } from '../src/services/types';
 import { ACCOUNT_ACTIVATION_DIALOG, AccountActivationDialog, type ActivationOutcome } from './accountActivationDialog';
 import { conversationKey, type DialogDeps } from './deps';
@@ -21,8 +22,6 @@ import { say } from './say';
 export const REGISTRATION_DIALOG = 'registrationDialog';
 export const REGISTRATION_WATERFALL = 'registrationWaterfall';
 
-/** Identity mismatches allowed per conversation: more would let someone guess a birth date by trial. */
-export const MAX_MISMATCHES = 3;
 
 /**
  * The whole check, as the portal runs it: welcome, the form, the registry look-up, then one of
@@ -125,9 +124,10 @@ export class RegistrationDialog extends ComponentDialog {
   /** Says which kind of data did not match (never the registry's value), then asks it again. */
   private async correctMismatch(step: WaterfallStepContext, fields: MismatchField[]): Promise<DialogTurnResult> {
     const session = sessionOf(step.context);
-    session.mismatches += 1;
     session.lookup = undefined;
-    if (session.mismatches >= MAX_MISMATCHES) {
+    const { documentType, documentNumber } = session.form;
+    const mismatches = await this.deps.lookupGuard.recordMismatch(documentType!, documentNumber!);
+    if (mismatches >= MAX_MISMATCHES_PER_DOCUMENT) {
       await say(step.context, 'outcomes.mismatch.tooMany');
       forgetPersonalData(session);
       return step.endDialog();

@@ -10,6 +10,7 @@ import { loadReferenceData, type ReferenceData } from './data/load';
 import type { Logger } from './log';
 import { InProcessTurnQueue, type TurnQueue } from './pipeline/turnQueue';
 import { OfficeFinder } from './services/offices/officeFinder';
+import { InMemoryLookupGuard } from './services/lookupGuard';
 import { InMemoryOtpService, type OtpService } from './services/otp/otpService';
 import { EmbeddedRegistry } from './services/registry/embeddedRegistry';
 import { loadPeopleFile } from './services/registry/peopleFile';
@@ -49,7 +50,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   const otp = new InMemoryOtpService(outbox, clock);
   const storage = new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock);
   const conversationState = new ConversationState(storage);
-  const deps: DialogDeps = { data, registry, otp, sms: outbox, offices: new OfficeFinder(data), clock, log };
+  const deps: DialogDeps = { data, registry, lookupGuard: new InMemoryLookupGuard(clock), otp, sms: outbox, offices: new OfficeFinder(data), clock, log };
   const contextFor = (turn: TurnContext): QuestionContext => {
     const session = sessionOf(turn);
     return { turn, session, locale: session.locale, today: todayInMorocco(clock) };

@@ -35,14 +35,12 @@ export interface Session {
   localeChosen: boolean;
   welcomed: boolean;
   form: FormAnswers;
-  /** Look-ups that ended in an identity mismatch: capped, so the registry cannot be probed date by date. */
-  mismatches: number;
   /** The registry's answer for the confirmed form, kept so a retry never calls the registry twice. */
   lookup?: LookupResult;
 }
 
 export function newSession(locale: Locale): Session {
-  return { locale, localeChosen: false, welcomed: false, form: {}, mismatches: 0 };
+  return { locale, localeChosen: false, welcomed: false, form: {} };
 }
 
 const SESSION_KEY = Symbol('tasjil.session');
@@ -72,5 +70,4 @@ export function isErased(context: TurnContext): boolean {
 export function forgetPersonalData(session: Session): void {
   session.form = {};
   session.lookup = undefined;
-  session.mismatches = 0;
 }
