@@ -5,6 +5,7 @@ import type { Logger } from '../src/log';
 import type { OfficeFinder } from '../src/services/offices/officeFinder';
 import type { LookupGuard } from '../src/services/lookupGuard';
 import type { OtpService } from '../src/services/otp/otpService';
+import type { DeliveryTracker } from '../src/services/sms/deliveryTracker';
 import type { Registry, SmsSender } from '../src/services/types';
 
 /** What dialogs may use of the outside world: interfaces only, chosen by the composition root. */
@@ -14,6 +15,8 @@ export interface DialogDeps {
   lookupGuard: LookupGuard;
   otp: OtpService;
   sms: SmsSender;
+  /** Delivery reports of the SMS sent (a failed OTP is told to the user). */
+  smsDelivery: Pick<DeliveryTracker, 'otpDeliveryFailed'>;
   offices: OfficeFinder;
   clock: Clock;
   log: Logger;

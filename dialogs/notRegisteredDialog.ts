@@ -2,6 +2,7 @@ import { ComponentDialog, WaterfallDialog, type DialogTurnResult, type Waterfall
 import type { TurnContext } from 'botbuilder';
 import { t } from '../src/i18n';
 import { sessionOf } from '../src/bot/session';
+import { locationOf } from '../src/channels/location';
 import type { Locale } from '../src/services/types';
 import type { DialogDeps } from './deps';
 import { PagedChoicePrompt } from './pagedChoicePrompt';
@@ -13,6 +14,9 @@ export const NOT_REGISTERED_DIALOG = 'notRegisteredDialog';
 const NOT_REGISTERED_WATERFALL = 'notRegisteredWaterfall';
 const CATEGORY_PROMPT = 'category';
 const CITY_PROMPT = 'city';
+
+/** Where the user is: a city, or a point they shared. */
+type WhereFrom = { cityCode: string } | { lat: number; lon: number };
 
 export type NotRegisteredOutcome = { done: true } | { gaveUp: true };
 
@@ -67,13 +71,16 @@ export class NotRegisteredDialog extends ComponentDialog {
 
   /** The nearest approved offices or agencies, by city name. */
   private async listOfficesStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
-    const answer = step.result as Answer<string>;
+    const answer = step.result as Answer<WhereFrom>;
     if (answer.gaveUp) return step.endDialog({ gaveUp: true } satisfies NotRegisteredOutcome);
     const locale = sessionOf(step.context).locale;
-    const nearest = this.deps.offices.nearestOffices({ cityCode: answer.value! }, 3);
-    const lines = nearest.map(({ office, distanceKm }) => {
+    const from = answer.value!;
+    const nearest = this.deps.offices.nearestOffices(from, 3);
+    const lines = nearest.map(({ office, distanceKm, inCity }) => {
       const key = office.sample ? 'outcomes.C.officeLineSample' : 'outcomes.C.officeLine';
-      const where = office.cityCode === answer.value ? '' : t(locale, 'outcomes.C.distance', { km: Math.round(distanceKm) });
+      // From a shared location every distance helps; from a city name, only for offices elsewhere.
+      const showDistance = 'lat' in from || !inCity;
+      const where = showDistance ? t(locale, 'outcomes.C.distance', { km: Math.max(1, Math.round(distanceKm)) }) : '';
       // No distance for an office in the city itself: close the gap its placeholder leaves.
       return t(locale, key, { name: office.name[locale], address: office.address[locale], distance: where }).replace(/ {2,}/g, ' ').trim();
     });
@@ -81,13 +88,17 @@ export class NotRegisteredDialog extends ComponentDialog {
     return step.endDialog({ done: true } satisfies NotRegisteredOutcome);
   }
 
-  private cityQuestion(): Question<string> {
+  /** By city name, or by a shared location (a WhatsApp pin): then offices come by distance. */
+  private cityQuestion(): Question<WhereFrom> {
     return {
       id: CITY_PROMPT,
+      acceptsLocation: true,
       ask: () => ({ key: 'prompts.city.ask' }),
-      read: (text) => {
+      read: (text, ctx) => {
+        const pin = locationOf(ctx.turn.activity);
+        if (pin) return { ok: true, value: { lat: pin.latitude, lon: pin.longitude } };
         const city = this.deps.offices.findCity(text);
-        return city ? { ok: true, value: city.code } : { ok: false, error: 'errors.city.unknown' };
+        return city ? { ok: true, value: { cityCode: city.code } } : { ok: false, error: 'errors.city.unknown' };
       },
     };
   }

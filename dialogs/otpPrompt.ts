@@ -2,7 +2,7 @@ import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult 
 import type { TurnContext } from 'botbuilder';
 import { wordsInAnyLocale } from '../src/i18n';
 import { foldForMatching } from '../src/nlu/normalize';
-import { maskPhone } from '../src/nlu/phone';
+import { maskPhone, parseMoroccanMobile } from '../src/nlu/phone';
 import { sessionOf } from '../src/bot/session';
 import { OTP_LENGTH, OTP_TTL_MS } from '../src/services/otp/otpService';
 import { conversationKey, type DialogDeps } from './deps';
@@ -14,6 +14,8 @@ export const OTP_PROMPT = 'otpPrompt';
 interface OtpPromptState {
   /** Messages that were neither a code nor "resend": capped like any other question. */
   unreadable: number;
+  /** The user was told the last code could not be delivered (told once per code). */
+  failureTold?: boolean;
 }
 
 export type OtpOutcome = { verified: true } | { gaveUp: true };
@@ -40,6 +42,19 @@ export class OtpPrompt extends Dialog {
 
     if (wordsInAnyLocale('answers.resend').some((w) => foldForMatching(w) === text)) {
       return this.resend(dc);
+    }
+    // A mobile number here (10 digits, never a 6-digit code): the user corrects where the code goes.
+    const newPhone = parseMoroccanMobile(text);
+    if (newPhone.ok && newPhone.e164 !== sessionOf(dc.context).form.phone) {
+      sessionOf(dc.context).form.phone = newPhone.e164;
+      state.failureTold = false;
+      return this.resend(dc);
+    }
+    // The operator reported the last code undelivered: say so once, instead of waiting for it.
+    if (!state.failureTold && (await this.deps.smsDelivery.otpDeliveryFailed(key))) {
+      state.failureTold = true;
+      await say(dc.context, 'otp.deliveryFailed', { phone: maskPhone(sessionOf(dc.context).form.phone ?? '') });
+      return Dialog.EndOfTurn;
     }
     const code = text.replace(/[\s-]/g, '');
     if (!new RegExp(`^\\d{${OTP_LENGTH}}$`).test(code)) {
@@ -81,6 +96,7 @@ export class OtpPrompt extends Dialog {
 
   private async resend(dc: DialogContext): Promise<DialogTurnResult> {
     const sent = await OtpPrompt.sendCode(this.deps, dc.context);
+    if (sent === 'sent') (dc.activeDialog!.state as OtpPromptState).failureTold = false;
     // No new code, but the last one sent may still arrive and be valid: keep waiting for it.
     if (sent === 'hourlyLimit') await say(dc.context, 'otp.lastCodeStillValid', { minutes: OTP_TTL_MS / 60000 });
     if (sent === 'sent') await this.ask(dc.context, 'otp.resent');

@@ -1,14 +1,14 @@
 import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
-import { t, wordsInAnyLocale } from '../src/i18n';
+import { wordsInAnyLocale } from '../src/i18n';
+import { presentationOf } from '../src/channels/presentation';
 import { matchChoice, type ChoiceOption } from '../src/nlu/choices';
 import { foldForMatching } from '../src/nlu/normalize';
 import type { Answer, QuestionContext } from './question';
 import { MAX_ATTEMPTS, MAX_ANSWER_LENGTH, hasOnlyAttachments } from './questionPrompt';
-import { message } from './say';
+import { localize, message } from './say';
 
-/** Eight lines fit a small phone screen without scrolling, and an SMS page stays short. */
-export const CHOICE_PAGE_SIZE = 8;
+// Page size comes from the channel's presentation: eight lines fit a phone screen; an SMS page is shorter.
 
 interface PagedState {
   page: number;
@@ -42,7 +42,7 @@ export class PagedChoicePrompt<T> extends Dialog {
     const options = this.options(ctx);
 
     if (folded === '0' || wordsInAnyLocale('answers.more').some((w) => foldForMatching(w) === folded)) {
-      state.page = (state.page + 1) % pageCount(options.length);
+      state.page = (state.page + 1) % pageCount(options.length, pageSize(dc.context));
       await this.showPage(dc.context, state.page);
       return Dialog.EndOfTurn;
     }
@@ -51,7 +51,7 @@ export class PagedChoicePrompt<T> extends Dialog {
 
     state.attempts += 1;
     if (state.attempts >= MAX_ATTEMPTS) {
-      await dc.context.sendActivity(message(t(ctx.locale, 'common.wayOut')));
+      await dc.context.sendActivity(message(localize(ctx.turn, 'common.wayOut')));
       return dc.endDialog({ questionId: this.id, gaveUp: true } satisfies Answer<T>);
     }
     const error = hasOnlyAttachments(dc.context)
@@ -59,7 +59,7 @@ export class PagedChoicePrompt<T> extends Dialog {
       : text.length > MAX_ANSWER_LENGTH
         ? 'errors.common.tooLong'
         : 'errors.choice.unknownPaged';
-    await dc.context.sendActivity(message(t(ctx.locale, error)));
+    await dc.context.sendActivity(message(localize(ctx.turn, error)));
     await this.showPage(dc.context, state.page);
     return Dialog.EndOfTurn;
   }
@@ -71,14 +71,19 @@ export class PagedChoicePrompt<T> extends Dialog {
   private async showPage(turn: TurnContext, page: number): Promise<void> {
     const ctx = this.contextFor(turn);
     const options = this.options(ctx);
-    const first = page * CHOICE_PAGE_SIZE;
-    const shown = options.slice(first, first + CHOICE_PAGE_SIZE);
+    const size = pageSize(turn);
+    const first = page * size;
+    const shown = options.slice(first, first + size);
     const lines = shown.map((o, i) => `${first + i + 1}. ${o.labels[0]}`);
-    if (pageCount(options.length) > 1) lines.push(t(ctx.locale, 'prompts.paging.more'));
-    await turn.sendActivity(message(`${t(ctx.locale, `prompts.${this.id}.ask`)}\n${lines.join('\n')}`));
+    if (pageCount(options.length, size) > 1) lines.push(localize(ctx.turn, 'prompts.paging.more'));
+    await turn.sendActivity(message(`${localize(ctx.turn, `prompts.${this.id}.ask`)}\n${lines.join('\n')}`));
   }
 }
 
-function pageCount(items: number): number {
-  return Math.max(1, Math.ceil(items / CHOICE_PAGE_SIZE));
+function pageSize(turn: TurnContext): number {
+  return presentationOf(turn).choicesPerPage;
+}
+
+function pageCount(items: number, size: number): number {
+  return Math.max(1, Math.ceil(items / size));
 }

@@ -29,6 +29,8 @@ export interface Question<T> {
   read(text: string, ctx: QuestionContext): ReadResult<T>;
   /** Offered choices, rendered as a numbered list; a choice label is never taken for a command. */
   choices?(ctx: QuestionContext): ChoiceOption<T>[];
+  /** True when a shared location (a WhatsApp pin) answers it: `read` then finds it on the turn. */
+  acceptsLocation?: boolean;
   /** A value as the user reads it in the conversation's language, for a confirmation ({date}). */
   describe?(value: T, ctx: QuestionContext): Vars;
 }

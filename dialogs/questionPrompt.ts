@@ -1,10 +1,10 @@
 import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
-import { t } from '../src/i18n';
 import { readYesNo } from '../src/nlu/choices';
 import { foldForMatching } from '../src/nlu/normalize';
+import { locationOf } from '../src/channels/location';
 import type { Answer, Question, QuestionContext, ReadResult } from './question';
-import { message, numberedList } from './say';
+import { localize, message, numberedList } from './say';
 
 /** Three tries, then a way out (call centre, office): a worker must never be stuck in a loop. */
 export const MAX_ATTEMPTS = 3;
@@ -64,10 +64,10 @@ export class QuestionPrompt<T> extends Dialog {
 
     state.attempts += 1;
     if (state.attempts >= MAX_ATTEMPTS) {
-      await dc.context.sendActivity(message(t(ctx.locale, 'common.wayOut')));
+      await dc.context.sendActivity(message(localize(ctx.turn, 'common.wayOut')));
       return this.finish(dc, { questionId: this.id, gaveUp: true });
     }
-    await dc.context.sendActivity(message(t(ctx.locale, result.error, result.vars)));
+    await dc.context.sendActivity(message(localize(ctx.turn, result.error, result.vars)));
     await this.sendChoicesIfAny(dc.context);
     return Dialog.EndOfTurn;
   }
@@ -83,7 +83,7 @@ export class QuestionPrompt<T> extends Dialog {
   private async askConfirmation(turn: TurnContext, pending: NonNullable<PromptState['pending']>): Promise<void> {
     const ctx = this.contextFor(turn);
     const vars = this.question.describe?.(pending.value as T, ctx) ?? {};
-    await turn.sendActivity(message(t(ctx.locale, pending.confirmKey, vars)));
+    await turn.sendActivity(message(localize(ctx.turn, pending.confirmKey, vars)));
   }
 
   /** True when `text` is one of this question's choices, so it must not be read as a command. */
@@ -94,7 +94,9 @@ export class QuestionPrompt<T> extends Dialog {
   }
 
   private read(text: string, ctx: QuestionContext, attachmentsOnly: boolean): ReadResult<T> {
-    if (attachmentsOnly) return { ok: false, error: 'errors.common.notText' };
+    if (attachmentsOnly && !(this.question.acceptsLocation && locationOf(ctx.turn.activity))) {
+      return { ok: false, error: 'errors.common.notText' };
+    }
     if (text.length > MAX_ANSWER_LENGTH) return { ok: false, error: 'errors.common.tooLong' };
     return this.question.read(text, ctx);
   }
@@ -103,7 +105,7 @@ export class QuestionPrompt<T> extends Dialog {
     const ctx = this.contextFor(turn);
     const { key, vars } = this.question.ask(ctx);
     const labels = this.displayLabels(ctx);
-    const text = labels.length ? `${t(ctx.locale, key, vars)}\n${numberedList(labels)}` : t(ctx.locale, key, vars);
+    const text = labels.length ? `${localize(ctx.turn, key, vars)}\n${numberedList(labels)}` : localize(ctx.turn, key, vars);
     await turn.sendActivity(message(text, labels));
   }
 
@@ -123,7 +125,9 @@ export class QuestionPrompt<T> extends Dialog {
 }
 
 /** A picture, voice note or file with no text: the user gets "text only", not "not understood". */
+/** A photo, a voice note, a document or a location pin, and no text. */
 export function hasOnlyAttachments(turn: TurnContext): boolean {
   const { text, attachments } = turn.activity;
-  return (!text || !text.trim()) && Array.isArray(attachments) && attachments.length > 0;
+  const hasMedia = Array.isArray(attachments) && attachments.length > 0;
+  return (!text || !text.trim()) && (hasMedia || locationOf(turn.activity) !== undefined);
 }

@@ -65,6 +65,9 @@ export class RegistrationDialog extends ComponentDialog {
     if ((step.options as RegistrationOptions | undefined)?.correcting) return step.next();
     // Answers still here after a way-out: the user is picking up where they stopped, not starting over.
     const resuming = session.welcomed && Object.keys(session.form).length > 0;
+    // A chat channel may know the user's first name (a WhatsApp profile): greet with it once.
+    const name = (step.context.activity.channelData as { greetingName?: string } | undefined)?.greetingName;
+    if (name && !session.welcomed) await say(step.context, 'welcome.named', { name });
     await say(step.context, resuming ? 'welcome.resume' : session.welcomed ? 'welcome.again' : 'welcome.first');
     session.welcomed = true;
     return step.next();

@@ -1,10 +1,21 @@
 import { ActivityTypes, type Activity, type TurnContext } from 'botbuilder';
-import { t, type Vars } from '../src/i18n';
+import { hasKey, t, type Vars } from '../src/i18n';
+import { presentationOf } from '../src/channels/presentation';
 import { sessionOf } from '../src/bot/session';
+
+/**
+ * The message `key` in the conversation's language; on a short-message channel its compact
+ * wording (`compact.<key>`) when the catalogue has one. Dialogs ask for "compact", never "SMS".
+ */
+export function localize(turn: TurnContext, key: string, vars: Vars = {}): string {
+  const { locale } = sessionOf(turn);
+  const compactKey = `compact.${key}`;
+  return presentationOf(turn).compact && hasKey(locale, compactKey) ? t(locale, compactKey, vars) : t(locale, key, vars);
+}
 
 /** Sends the message `key` in the conversation's language. */
 export async function say(turn: TurnContext, key: string, vars: Vars = {}): Promise<void> {
-  await turn.sendActivity(message(t(sessionOf(turn).locale, key, vars)));
+  await turn.sendActivity(message(localize(turn, key, vars)));
 }
 
 /** A message activity, with the choices as suggested actions (Emulator buttons; channels render their own). */

@@ -1,21 +1,37 @@
 import { ConversationState, type TurnContext } from 'botbuilder';
+import type Twilio from 'twilio';
 import { RegistrationDialog } from '../dialogs/registrationDialog';
 import type { DialogDeps } from '../dialogs/deps';
 import type { QuestionContext } from '../dialogs/question';
 import { TasjilBot } from './bot/tasjilBot';
-import { sessionOf } from './bot/session';
+import { sessionOf, type Session } from './bot/session';
+import { InboundTextMiddleware } from './channels/inboundText';
+import { DEFAULT_PRESENTATION, SMS_PRESENTATION } from './channels/presentation';
+import { SmsRenderer } from './channels/render/smsRenderer';
+import type { ChannelRenderer } from './channels/render/types';
+import { WhatsAppRenderer } from './channels/render/whatsappRenderer';
+import { turnErrorHandler } from './channels/turnError';
+import { OutboxMessenger, TwilioMessenger, type ChannelMessenger } from './channels/twilio/messenger';
+import { ProactiveNotifier } from './channels/twilio/proactive';
+import { TwilioAdapter } from './channels/twilio/twilioAdapter';
+import { createTwilioClient } from './channels/twilio/twilioClient';
+import { TwilioWebhook } from './channels/twilio/webhook';
 import { systemClock, todayInMorocco, type Clock } from './clock';
 import type { Config } from './config';
 import { loadReferenceData, type ReferenceData } from './data/load';
 import type { Logger } from './log';
+import { InMemoryContactActivity, InMemoryMessageDedupe, InMemoryOptOuts } from './pipeline/contacts';
 import { InProcessTurnQueue, type TurnQueue } from './pipeline/turnQueue';
-import { OfficeFinder } from './services/offices/officeFinder';
 import { InMemoryLookupGuard } from './services/lookupGuard';
+import { OfficeFinder } from './services/offices/officeFinder';
 import { InMemoryOtpService, type OtpService } from './services/otp/otpService';
+import { TwilioVerifyOtpService } from './services/otp/twilioVerifyOtpService';
 import { EmbeddedRegistry } from './services/registry/embeddedRegistry';
 import { loadPeopleFile } from './services/registry/peopleFile';
+import { InMemoryDeliveryTracker, type DeliveryTracker } from './services/sms/deliveryTracker';
 import { DevOutbox } from './services/sms/devOutbox';
-import type { Registry } from './services/types';
+import { TwilioSmsSender } from './services/sms/twilioSmsSender';
+import type { Locale, Registry, SmsSender } from './services/types';
 import { ExpiringMemoryStorage } from './state/expiringMemoryStorage';
 
 export interface App {
@@ -25,10 +41,14 @@ export interface App {
   data: ReferenceData;
   registry: Registry;
   otp: OtpService;
+  /** Development outbox: SMS (and late chat replies) when Twilio is not configured. */
   outbox: DevOutbox;
+  delivery: DeliveryTracker;
   storage: ExpiringMemoryStorage;
   queue: TurnQueue;
   bot: TasjilBot;
+  twilioWebhook: TwilioWebhook;
+  notifier: ProactiveNotifier;
   /** Runs one turn, after the turns of the same conversation that arrived before it. */
   runTurn(turn: TurnContext): Promise<void>;
 }
@@ -36,32 +56,130 @@ export interface App {
 export interface AppOverrides {
   clock?: Clock;
   registry?: Registry;
+  /** A Twilio client pointed elsewhere (tests: a local fake of Twilio's API). */
+  twilioClient?: Twilio.Twilio;
 }
 
 /**
- * The composition root: picks each service's implementation from the configuration (embedded
- * defaults in this version) and wires the bot. Nothing else constructs services.
+ * The composition root: picks each service's implementation from the configuration and wires the
+ * bot and its channels. Nothing else constructs services.
  */
 export function createApp(config: Config, log: Logger, overrides: AppOverrides = {}): App {
   const clock = overrides.clock ?? systemClock;
   const data = loadReferenceData();
   const registry = overrides.registry ?? createEmbeddedRegistry(config, data, log, clock);
   const outbox = new DevOutbox(clock, log);
-  const otp = new InMemoryOtpService(outbox, clock);
+  const delivery = new InMemoryDeliveryTracker(clock);
+  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, delivery, overrides.twilioClient);
   const storage = new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock);
   const conversationState = new ConversationState(storage);
-  const deps: DialogDeps = { data, registry, lookupGuard: new InMemoryLookupGuard(clock), otp, sms: outbox, offices: new OfficeFinder(data), clock, log };
+
+  const deps: DialogDeps = {
+    data,
+    registry,
+    lookupGuard: new InMemoryLookupGuard(clock),
+    otp,
+    sms,
+    smsDelivery: delivery,
+    offices: new OfficeFinder(data),
+    clock,
+    log,
+  };
   const contextFor = (turn: TurnContext): QuestionContext => {
     const session = sessionOf(turn);
     return { turn, session, locale: session.locale, today: todayInMorocco(clock) };
   };
   const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log);
   const queue = new InProcessTurnQueue();
-  const runTurn = (turn: TurnContext) => {
-    const key = `${turn.activity.channelId}:${turn.activity.conversation?.id ?? ''}`;
-    return queue.run(key, () => bot.onTurn(turn));
+  const runTurn = (turn: TurnContext) => queue.run(`${turn.activity.channelId}:${turn.activity.conversation?.id ?? ''}`, () => bot.onTurn(turn));
+
+  // Chat channels through Twilio.
+  const renderers: Record<'whatsapp' | 'sms', ChannelRenderer> = {
+    whatsapp: new WhatsAppRenderer({ quickReply2: config.TWILIO_QUICK_REPLY_2_SID, quickReply3: config.TWILIO_QUICK_REPLY_3_SID }),
+    sms: new SmsRenderer(),
   };
-  return { config, log, clock, data, registry, otp, outbox, storage, queue, bot, runTurn };
+  const contacts = new InMemoryContactActivity(clock);
+  const optOuts = new InMemoryOptOuts();
+  /** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
+  const stateKey = (channel: string, contact: string) => `${channel}/conversations/${contact}/`;
+  const localeOf = async (channel: string, contact: string): Promise<Locale> => {
+    const key = stateKey(channel, contact);
+    const stored = (await storage.read([key]))[key] as { session?: Session } | undefined;
+    return stored?.session?.locale ?? config.DEFAULT_LOCALE;
+  };
+  const notifier = new ProactiveNotifier({
+    clock,
+    log,
+    contacts,
+    optOuts,
+    messenger,
+    renderers,
+    notificationTemplateSid: config.TWILIO_NOTIFICATION_TEMPLATE_SID,
+  });
+  const adapter = new TwilioAdapter(async (reference, activities) => {
+    const channel = reference.channelId === 'sms' ? 'sms' : 'whatsapp';
+    const contact = reference.conversation?.id ?? '';
+    const locale = await localeOf(channel, contact);
+    const results = [];
+    for (const activity of activities) {
+      if (activity.type !== 'message' || !activity.text) continue;
+      results.push({ id: await notifier.notify(channel, contact, reference.bot?.id ?? '', activity.text, locale) });
+    }
+    return results;
+  });
+  adapter.use(new InboundTextMiddleware());
+  adapter.onTurnError = turnErrorHandler(log);
+  const twilioWebhook = new TwilioWebhook({
+    options: {
+      authToken: config.TWILIO_AUTH_TOKEN,
+      messagesUrl: config.TWILIO_WEBHOOK_URL,
+      statusUrl: config.twilioStatusUrl,
+      replyBudgetMs: config.TWILIO_REPLY_BUDGET_MS,
+    },
+    log,
+    clock,
+    adapter,
+    queue,
+    onTurn: (turn) => bot.onTurn(turn),
+    dedupe: new InMemoryMessageDedupe(clock),
+    optOuts,
+    contacts,
+    delivery,
+    renderers,
+    presentations: { whatsapp: DEFAULT_PRESENTATION, sms: SMS_PRESENTATION },
+    messenger,
+    localeOf,
+    eraseConversation: async (channel, contact) => {
+      await storage.delete([stateKey(channel, contact)]);
+      await otp.forget(`${channel}:${contact}`);
+    },
+  });
+
+  return { config, log, clock, data, registry, otp, outbox, delivery, storage, queue, bot, twilioWebhook, notifier, runTurn };
+}
+
+/**
+ * With TWILIO_ACCOUNT_SID: SMS and late replies through Twilio, the OTP through Twilio Verify when
+ * a service is configured. Without it (development): everything goes to the dev outbox.
+ */
+function createSenders(
+  config: Config,
+  log: Logger,
+  clock: Clock,
+  outbox: DevOutbox,
+  delivery: DeliveryTracker,
+  client?: Twilio.Twilio,
+): { sms: SmsSender; otp: OtpService; messenger: ChannelMessenger } {
+  if (!config.TWILIO_ACCOUNT_SID || !config.TWILIO_AUTH_TOKEN) {
+    return { sms: outbox, otp: new InMemoryOtpService(outbox, clock), messenger: new OutboxMessenger(outbox) };
+  }
+  const twilioClient = client ?? createTwilioClient({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN });
+  const statusCallbackUrl = config.twilioStatusUrl!;
+  const sms = new TwilioSmsSender({ client: twilioClient, from: config.TWILIO_SMS_FROM!, statusCallbackUrl, tracker: delivery, log });
+  const otp = config.TWILIO_VERIFY_SERVICE_SID
+    ? new TwilioVerifyOtpService({ client: twilioClient, serviceSid: config.TWILIO_VERIFY_SERVICE_SID, clock, log })
+    : new InMemoryOtpService(sms, clock);
+  return { sms, otp, messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
 }
 
 function createEmbeddedRegistry(config: Config, data: ReferenceData, log: Logger, clock: Clock): Registry {

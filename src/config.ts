@@ -9,6 +9,7 @@ import { z } from 'zod';
 const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
+const contentSid = z.preprocess(emptyAsUndefined, z.string().regex(/^HX[0-9a-fA-F]{32}$/, 'a Content SID: HX + 32 hex characters').optional());
 const port = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
 
@@ -32,6 +33,12 @@ const schema = z.object({
   TWILIO_WEBHOOK_URL: optionalUrl,
   TWILIO_SMS_FROM: optionalString,
   TWILIO_WHATSAPP_FROM: optionalString,
+  TWILIO_STATUS_CALLBACK_URL: optionalUrl,
+  TWILIO_VERIFY_SERVICE_SID: z.preprocess(emptyAsUndefined, z.string().regex(/^VA[0-9a-fA-F]{32}$/, 'a Verify service SID: VA + 32 hex characters').optional()),
+  TWILIO_REPLY_BUDGET_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(500).max(14000).default(8000)),
+  TWILIO_QUICK_REPLY_2_SID: contentSid,
+  TWILIO_QUICK_REPLY_3_SID: contentSid,
+  TWILIO_NOTIFICATION_TEMPLATE_SID: contentSid,
 
   REDIS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional()),
   STATE_ENCRYPTION_KEY: optionalString,
@@ -49,6 +56,8 @@ export type RawConfig = z.infer<typeof schema>;
 export interface Config extends RawConfig {
   /** Absolute path of the people file the embedded registry loads. */
   peopleFile: string;
+  /** Where Twilio posts delivery reports: configured, or the messages URL's sibling `/status`. */
+  twilioStatusUrl?: string;
   isProduction: boolean;
   isDevelopment: boolean;
 }
@@ -78,19 +87,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.MicrosoftAppId && !raw.MicrosoftAppPassword && raw.MicrosoftAppType !== 'UserAssignedMSI') {
     problems.push('MicrosoftAppPassword: required when MicrosoftAppId is set');
   }
-  if (raw.NODE_ENV === 'production' && !raw.MicrosoftAppId) {
-    // With no app id the Bot Framework endpoint is unauthenticated: acceptable on a laptop only.
-    problems.push('MicrosoftAppId: required in production (without it /api/messages is unauthenticated)');
+  if (raw.TWILIO_AUTH_TOKEN && !raw.TWILIO_WEBHOOK_URL) {
+    problems.push('TWILIO_WEBHOOK_URL: required with TWILIO_AUTH_TOKEN (signatures are checked against the exact URL configured at Twilio)');
   }
+  if (raw.TWILIO_ACCOUNT_SID && !raw.TWILIO_AUTH_TOKEN) problems.push('TWILIO_AUTH_TOKEN: required with TWILIO_ACCOUNT_SID');
+  if (raw.TWILIO_ACCOUNT_SID && !raw.TWILIO_SMS_FROM) problems.push('TWILIO_SMS_FROM: required with TWILIO_ACCOUNT_SID (the sender of OTP and password SMS)');
   if (raw.NODE_ENV === 'production') {
-    // In production an OTP or a password must reach a phone, never a development outbox.
-    problems.push('TWILIO_ACCOUNT_SID: production needs a real SMS sender, which this version does not have yet (development outbox only)');
+    // In production an OTP or a password must reach a phone, never a development outbox, and
+    // every webhook must be signed: missing settings stop the start instead of falling back.
+    for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_WEBHOOK_URL', 'TWILIO_SMS_FROM'] as const) {
+      if (!raw[name]) problems.push(`${name}: required in production`);
+    }
   }
   if (problems.length) throw new ConfigError(problems);
   const file = raw.REGISTRY_PEOPLE_FILE ?? DEFAULT_PEOPLE_FILE;
   return {
     ...raw,
     peopleFile: isAbsolute(file) ? file : join(process.cwd(), file),
+    twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? raw.TWILIO_WEBHOOK_URL.replace(/\/messages(\/?)(\?.*)?$/, '/status$1') : undefined),
     isProduction: raw.NODE_ENV === 'production',
     isDevelopment: raw.NODE_ENV === 'development',
   };

@@ -29,23 +29,31 @@ export function createServer(app: App): Server {
   adapter.use(new InboundTextMiddleware());
   adapter.onTurnError = turnErrorHandler(log);
 
-  server.post(
-    '/api/messages',
-    restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false }),
-    async (req: Request, res: Response) => {
-      if (!config.MicrosoftAppId) {
-        // With no app id botbuilder authenticates nobody and replies to whatever serviceUrl the
-        // request names: an open relay. Serve only this machine, and reply only to this machine.
-        const refusal = refuseNonLoopback(req);
-        if (refusal) {
-          log.warn({ event: 'botframework.refused', reason: refusal }, 'Bot Framework request refused');
-          res.send(403, { error: 'forbidden', reason: refusal });
-          return;
+  // Twilio signs the exact form it posts: keep the raw body, parse it ourselves (TwilioWebhook).
+  const rawBody = restify.plugins.bodyReader({ maxBodySize: MAX_BODY_BYTES });
+  server.post('/api/twilio/messages', rawBody, async (req: Request, res: Response) => app.twilioWebhook.messages(req, res));
+  server.post('/api/twilio/status', rawBody, async (req: Request, res: Response) => app.twilioWebhook.status(req, res));
+
+  // In production without an app id the Bot Framework endpoint would be unauthenticated: not served.
+  if (config.MicrosoftAppId || !config.isProduction) {
+    server.post(
+      '/api/messages',
+      restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false }),
+      async (req: Request, res: Response) => {
+        if (!config.MicrosoftAppId) {
+          // With no app id botbuilder authenticates nobody and replies to whatever serviceUrl the
+          // request names: an open relay. Serve only this machine, and reply only to this machine.
+          const refusal = refuseNonLoopback(req);
+          if (refusal) {
+            log.warn({ event: 'botframework.refused', reason: refusal }, 'Bot Framework request refused');
+            res.send(403, { error: 'forbidden', reason: refusal });
+            return;
+          }
         }
-      }
-      await adapter.process(req, res, (turn) => app.runTurn(turn));
-    },
-  );
+        await adapter.process(req, res, (turn) => app.runTurn(turn));
+      },
+    );
+  }
 
   server.get('/healthz', async (_req: Request, res: Response) => {
     res.send(200, { status: 'ok' });

@@ -53,9 +53,20 @@ describe('configuration', () => {
     expect(problemsOf({ REGISTRY_URL: 'http://127.0.0.1:3980' })).toEqual([expect.stringMatching(/^REGISTRY_URL:/)]);
   });
 
-  it('refuses unsafe defaults in production', () => {
+  it('refuses to fall back to development defaults in production', () => {
     const problems = problemsOf({ NODE_ENV: 'production' });
-    expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(/^MicrosoftAppId:/), expect.stringMatching(/^TWILIO_ACCOUNT_SID:/)]));
+    expect(problems).toEqual(
+      expect.arrayContaining(['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_WEBHOOK_URL', 'TWILIO_SMS_FROM'].map((v) => expect.stringMatching(new RegExp(`^${v}:`)))),
+    );
+  });
+
+  it('needs the exact webhook URL when webhooks are signed', () => {
+    expect(problemsOf({ TWILIO_AUTH_TOKEN: 'secret' })).toEqual([expect.stringMatching(/^TWILIO_WEBHOOK_URL:/)]);
+  });
+
+  it('derives the status callback URL from the messages URL', () => {
+    const config = loadConfig({ TWILIO_AUTH_TOKEN: 'secret', TWILIO_WEBHOOK_URL: 'https://tasjil.example.ma/api/twilio/messages' });
+    expect(config.twilioStatusUrl).toBe('https://tasjil.example.ma/api/twilio/status');
   });
 
   it('resolves a relative people file against the working directory', () => {

@@ -1,0 +1,52 @@
+import type Twilio from 'twilio';
+import type { Logger } from '../../log';
+import { maskPhone } from '../../nlu/phone';
+import type { DevOutbox } from '../../services/sms/devOutbox';
+import type { RenderedMessage } from '../render/types';
+
+export interface ChannelMessage {
+  channel: 'whatsapp' | 'sms';
+  /** E.164, no channel prefix. */
+  to: string;
+  /** Our number on that channel (the inbound `To`), E.164. */
+  from: string;
+  rendered: RenderedMessage;
+}
+
+/** Sends a chat message outside a webhook response: a late reply, a proactive notice. */
+export interface ChannelMessenger {
+  send(message: ChannelMessage): Promise<{ id?: string }>;
+}
+
+const address = (channel: ChannelMessage['channel'], number: string) => (channel === 'whatsapp' ? `whatsapp:${number}` : number);
+
+/** Through Twilio's Messages API. */
+export class TwilioMessenger implements ChannelMessenger {
+  constructor(
+    private readonly client: Twilio.Twilio,
+    private readonly log: Logger,
+    private readonly statusCallback?: string,
+  ) {}
+
+  async send({ channel, to, from, rendered }: ChannelMessage): Promise<{ id?: string }> {
+    const message = await this.client.messages.create({
+      to: address(channel, to),
+      from: address(channel, from),
+      ...(rendered.contentSid
+        ? { contentSid: rendered.contentSid, contentVariables: JSON.stringify(rendered.contentVariables ?? {}) }
+        : { body: rendered.body }),
+      ...(this.statusCallback ? { statusCallback: this.statusCallback } : {}),
+    });
+    this.log.info({ event: 'channel.sent', channel, recipient: maskPhone(to), sid: message.sid, template: Boolean(rendered.contentSid) }, 'message sent through Twilio');
+    return { id: message.sid };
+  }
+}
+
+/** Development: into the dev outbox, as SMS are. */
+export class OutboxMessenger implements ChannelMessenger {
+  constructor(private readonly outbox: DevOutbox) {}
+
+  async send({ channel, to, rendered }: ChannelMessage): Promise<{ id?: string }> {
+    return this.outbox.record(to, rendered.body, channel);
+  }
+}

@@ -1,0 +1,204 @@
+import type { Activity, TurnContext } from 'botbuilder';
+import type { Request, Response } from 'restify';
+import twilio from 'twilio';
+import type { Clock } from '../../clock';
+import { t, wordsInAnyLocale } from '../../i18n';
+import type { Logger } from '../../log';
+import { foldForMatching } from '../../nlu/normalize';
+import type { ContactActivity, MessageDedupe, OptOuts } from '../../pipeline/contacts';
+import type { TurnQueue } from '../../pipeline/turnQueue';
+import type { DeliveryTracker } from '../../services/sms/deliveryTracker';
+import type { Locale } from '../../services/types';
+import type { Presentation } from '../presentation';
+import type { ChannelRenderer, OutgoingMessage, RenderedMessage } from '../render/types';
+import { TwilioInboundSchema, TwilioStatusSchema, bareAddress, channelOf, parseFormBody, type TwilioInbound } from './inbound';
+import type { ChannelMessenger } from './messenger';
+import { twilioToActivity } from './toActivity';
+import type { TwilioAdapter } from './twilioAdapter';
+
+/** Twilio gives up on a webhook after 15 s: answer well before, and send the rest by REST. */
+export const DEFAULT_REPLY_BUDGET_MS = 8000;
+
+/** Twilio error 21610: the recipient replied STOP to our sender. */
+const TWILIO_ERROR_UNSUBSCRIBED = '21610';
+
+type Channel = 'whatsapp' | 'sms';
+
+export interface TwilioWebhookOptions {
+  /** Unset: unsigned requests are accepted (never in production: config refuses it). */
+  authToken?: string;
+  /** The exact URLs configured at Twilio; signatures are computed over them, not over what a proxy forwarded. */
+  messagesUrl?: string;
+  statusUrl?: string;
+  replyBudgetMs: number;
+}
+
+export interface TwilioWebhookDeps {
+  options: TwilioWebhookOptions;
+  log: Logger;
+  clock: Clock;
+  adapter: TwilioAdapter;
+  queue: TurnQueue;
+  onTurn: (turn: TurnContext) => Promise<void>;
+  dedupe: MessageDedupe;
+  optOuts: OptOuts;
+  contacts: ContactActivity;
+  delivery: DeliveryTracker;
+  renderers: Record<Channel, ChannelRenderer>;
+  presentations: Record<Channel, Presentation>;
+  messenger: ChannelMessenger;
+  /** The conversation's language, for the few messages sent outside the dialogs (opt-out, "checking…"). */
+  localeOf: (channel: Channel, contact: string) => Promise<Locale>;
+  /** Deletes a conversation's state and pending codes at once (opt-out). */
+  eraseConversation: (channel: Channel, contact: string) => Promise<void>;
+}
+
+/**
+ * The Twilio webhooks, in a fixed order: authenticate (403), parse (400), then route. A message
+ * is handled once (MessageSid), one at a time per sender, and answered with TwiML.
+ */
+export class TwilioWebhook {
+  constructor(private readonly deps: TwilioWebhookDeps) {}
+
+  /** POST /api/twilio/messages. Never a 500: Twilio would retry, and the user would hear nothing. */
+  async messages(req: Request, res: Response): Promise<void> {
+    try {
+      await this.handleMessage(req, res);
+    } catch (error) {
+      this.deps.log.error({ event: 'twilio.error', error: (error as Error).message }, 'Twilio message failed');
+      if (!res.headersSent) sendTwiml(res, [`${t('ar', 'common.error')}\n${t('fr', 'common.error')}`]);
+    }
+  }
+
+  private async handleMessage(req: Request, res: Response): Promise<void> {
+    const params = this.authenticate(req, res, this.deps.options.messagesUrl);
+    if (!params) return;
+    const parsed = TwilioInboundSchema.safeParse(params);
+    if (!parsed.success) return this.reject(res, 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
+    const inbound = parsed.data;
+    if (!(await this.deps.dedupe.firstSeen(inbound.MessageSid))) {
+      this.deps.log.info({ event: 'twilio.duplicate' }, 'message already handled (Twilio retry)');
+      return sendTwiml(res, []);
+    }
+    const channel = channelOf(inbound.From);
+    const contact = bareAddress(inbound.From);
+    await this.deps.contacts.recordInbound(contact);
+
+    const word = foldForMatching(inbound.Body);
+    if (matches(word, 'answers.optOut')) return this.optOut(res, channel, contact);
+    if (await this.deps.optOuts.isOptedOut(contact)) {
+      if (!matches(word, 'answers.optIn')) return sendTwiml(res, []);
+      await this.deps.optOuts.optIn(contact);
+      this.deps.log.info({ event: 'twilio.opt_in', channel }, 'contact opted back in');
+    }
+    return this.converse(res, inbound, channel, contact);
+  }
+
+  /** POST /api/twilio/status: delivery reports of what we sent. */
+  async status(req: Request, res: Response): Promise<void> {
+    const params = this.authenticate(req, res, this.deps.options.statusUrl);
+    if (!params) return;
+    const parsed = TwilioStatusSchema.safeParse(params);
+    if (!parsed.success) return this.reject(res, 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
+    const { MessageSid, MessageStatus, ErrorCode } = parsed.data;
+    const learnt = await this.deps.delivery.report(MessageSid, MessageStatus, ErrorCode);
+    this.deps.log.info({ event: 'twilio.status', status: MessageStatus, errorCode: ErrorCode, purpose: learnt?.purpose }, 'delivery report');
+    const recipient = learnt?.to ?? (parsed.data.To ? bareAddress(parsed.data.To) : undefined);
+    if (ErrorCode === TWILIO_ERROR_UNSUBSCRIBED && recipient) {
+      await this.deps.optOuts.optOut(recipient);
+      await Promise.all((['whatsapp', 'sms'] as const).map((c) => this.deps.eraseConversation(c, recipient)));
+      this.deps.log.info({ event: 'twilio.opt_out', reason: 'error-21610' }, 'contact opted out');
+    }
+    res.send(204);
+  }
+
+  private async converse(res: Response, inbound: TwilioInbound, channel: Channel, contact: string): Promise<void> {
+    const activity = twilioToActivity(inbound, new Date(this.deps.clock.now()));
+    const conversationKey = `${channel}:${contact}`;
+    const turn = this.deps.queue.run(conversationKey, () =>
+      this.deps.adapter.runWebhookTurn(activity, this.deps.presentations[channel], this.deps.onTurn),
+    );
+    const inTime = await withinBudget(turn, this.deps.options.replyBudgetMs);
+    if (inTime.done) {
+      const rendered = await this.render(channel, contact, inTime.value);
+      // Content templates (buttons) cannot travel in TwiML: then the whole turn goes by REST, in order.
+      if (rendered.some((m) => m.contentSid)) {
+        sendTwiml(res, []);
+        return this.sendLater(channel, contact, inbound.To, rendered);
+      }
+      return sendTwiml(res, rendered.map((m) => m.body));
+    }
+    const locale = await this.deps.localeOf(channel, contact);
+    sendTwiml(res, [t(locale, 'common.checking')]);
+    this.deps.log.warn({ event: 'twilio.reply_late', channel, budgetMs: this.deps.options.replyBudgetMs }, 'turn over budget: replying by REST');
+    turn
+      .then(async (replies) => this.sendLater(channel, contact, inbound.To, await this.render(channel, contact, replies)))
+      .catch((error: Error) => this.deps.log.error({ event: 'twilio.reply_late.failed', error: error.message }, 'late reply failed'));
+  }
+
+  private async optOut(res: Response, channel: Channel, contact: string): Promise<void> {
+    const locale = await this.deps.localeOf(channel, contact);
+    await this.deps.optOuts.optOut(contact);
+    await this.deps.eraseConversation(channel, contact);
+    this.deps.log.info({ event: 'twilio.opt_out', channel, reason: 'keyword' }, 'contact opted out');
+    // One last message confirms it; nothing more is sent until the contact writes START.
+    sendTwiml(res, this.deps.renderers[channel].render([{ text: t(locale, 'commands.optedOut'), choices: [] }], locale).map((m) => m.body));
+  }
+
+  private async render(channel: Channel, contact: string, replies: Partial<Activity>[]): Promise<RenderedMessage[]> {
+    const locale = await this.deps.localeOf(channel, contact);
+    const messages: OutgoingMessage[] = replies
+      .filter((a) => a.type === 'message' && typeof a.text === 'string' && a.text.length > 0)
+      .map((a) => ({ text: a.text!, choices: a.suggestedActions?.actions.map((action) => String(action.title)) ?? [] }));
+    return this.deps.renderers[channel].render(messages, locale);
+  }
+
+  private async sendLater(channel: Channel, contact: string, ourNumber: string, rendered: RenderedMessage[]): Promise<void> {
+    // One after the other: Twilio does not keep the order of messages sent at once (platform.md §8.4).
+    for (const message of rendered) {
+      await this.deps.messenger.send({ channel, to: contact, from: bareAddress(ourNumber), rendered: message });
+    }
+  }
+
+  /** The posted parameters, or undefined once a 403 was sent. */
+  private authenticate(req: Request, res: Response, url: string | undefined): Record<string, string | string[]> | undefined {
+    const raw = typeof req.body === 'string' ? req.body : Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const params = parseFormBody(raw);
+    const { authToken } = this.deps.options;
+    if (!authToken) return params;
+    const signature = req.header('x-twilio-signature');
+    if (!signature || !url || !twilio.validateRequest(authToken, signature, url, params)) {
+      this.reject(res, 403, signature ? 'bad-signature' : 'no-signature');
+      return undefined;
+    }
+    return params;
+  }
+
+  private reject(res: Response, status: 400 | 403, reason: string, detail?: string): void {
+    this.deps.log.warn({ event: 'twilio.rejected', status, reason, field: detail }, 'Twilio webhook rejected');
+    res.send(status, { error: reason });
+  }
+}
+
+function matches(folded: string, key: string): boolean {
+  return folded.length > 0 && wordsInAnyLocale(key).some((w) => foldForMatching(w) === folded);
+}
+
+function sendTwiml(res: Response, bodies: string[]): void {
+  const twiml = new twilio.twiml.MessagingResponse();
+  for (const body of bodies) twiml.message(body);
+  res.setHeader('content-type', 'text/xml; charset=utf-8');
+  res.sendRaw(200, twiml.toString());
+}
+
+async function withinBudget<T>(work: Promise<T>, budgetMs: number): Promise<{ done: true; value: T } | { done: false }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ done: false }>((resolve) => {
+    timer = setTimeout(() => resolve({ done: false }), budgetMs);
+  });
+  try {
+    return await Promise.race([work.then((value) => ({ done: true as const, value })), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

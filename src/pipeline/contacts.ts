@@ -1,0 +1,89 @@
+import type { Clock } from '../clock';
+
+/**
+ * What the channels remember about a sender between messages, behind interfaces: in process now,
+ * in Redis when several instances serve the same users.
+ */
+
+/** Twilio retries a webhook it did not get an answer to in time: a message is handled once. */
+export interface MessageDedupe {
+  /** True the first time `messageId` is seen (within the retention), false afterwards. */
+  firstSeen(messageId: string): Promise<boolean>;
+}
+
+/** Numbers that said STOP: they get no message until they say START (or Twilio reports 21610). */
+export interface OptOuts {
+  optOut(contact: string): Promise<void>;
+  optIn(contact: string): Promise<void>;
+  isOptedOut(contact: string): Promise<boolean>;
+}
+
+/** When a contact last wrote: WhatsApp allows free-form messages only within 24 h of it. */
+export interface ContactActivity {
+  recordInbound(contact: string): Promise<void>;
+  lastInboundAt(contact: string): Promise<number | undefined>;
+}
+
+/** Twilio's retry window is short; a day covers any retry and a user's double tap. */
+export const DEDUPE_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Beyond WhatsApp's 24 h window the date no longer matters. */
+const ACTIVITY_RETENTION_MS = 25 * 60 * 60 * 1000;
+
+class ExpiringSet {
+  private readonly entries = new Map<string, number>();
+  constructor(
+    private readonly clock: Clock,
+    private readonly retentionMs: number,
+  ) {}
+  /** Adds `key`; false when it was already there. */
+  add(key: string): boolean {
+    this.sweepSometimes();
+    const expiresAt = this.entries.get(key);
+    if (expiresAt !== undefined && expiresAt > this.clock.now()) return false;
+    this.entries.set(key, this.clock.now() + this.retentionMs);
+    return true;
+  }
+  private sweepSometimes(): void {
+    if (this.entries.size < 10_000) return;
+    const now = this.clock.now();
+    for (const [key, expiresAt] of this.entries) if (expiresAt <= now) this.entries.delete(key);
+  }
+}
+
+export class InMemoryMessageDedupe implements MessageDedupe {
+  private readonly seen: ExpiringSet;
+  constructor(clock: Clock) {
+    this.seen = new ExpiringSet(clock, DEDUPE_RETENTION_MS);
+  }
+  async firstSeen(messageId: string): Promise<boolean> {
+    return this.seen.add(messageId);
+  }
+}
+
+export class InMemoryOptOuts implements OptOuts {
+  private readonly contacts = new Set<string>();
+  async optOut(contact: string) {
+    this.contacts.add(contact);
+  }
+  async optIn(contact: string) {
+    this.contacts.delete(contact);
+  }
+  async isOptedOut(contact: string) {
+    return this.contacts.has(contact);
+  }
+}
+
+export class InMemoryContactActivity implements ContactActivity {
+  private readonly lastInbound = new Map<string, number>();
+  constructor(private readonly clock: Clock) {}
+  async recordInbound(contact: string) {
+    const now = this.clock.now();
+    this.lastInbound.set(contact, now);
+    if (this.lastInbound.size > 10_000) {
+      for (const [key, at] of this.lastInbound) if (now - at > ACTIVITY_RETENTION_MS) this.lastInbound.delete(key);
+    }
+  }
+  async lastInboundAt(contact: string) {
+    return this.lastInbound.get(contact);
+  }
+}
