@@ -110,7 +110,8 @@ type HintSets = Record<Locale, Set<string>>;
 let hintSets: HintSets | undefined;
 
 function latinHintWords(locale: Locale): Set<string> {
-  const lists = ['answers.localeHints', 'answers.yes', 'answers.no'].map((key) => words(locale, key));
+  // The opt-in words too: a French user told "Écrivez START pour revenir" must come back in French.
+  const lists = ['answers.localeHints', 'answers.yes', 'answers.no', 'answers.optIn'].map((key) => words(locale, key));
   const set = new Set<string>();
   for (const entry of lists.flat()) {
     const folded = foldForMatching(entry);

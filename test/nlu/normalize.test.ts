@@ -107,6 +107,9 @@ describe('detectLocale', () => {
     ['French sentence', 'je veux m’inscrire à la CNSS', 'fr'],
     ['French accents alone', 'immatriculé', 'fr'],
     ['French ordinal is not Arabizi', 'le 2eme', 'fr'],
+    // After an opt-out the conversation is erased: the opt-in word alone tells the language back.
+    ['the opt-in word a French opt-out confirmation asks for', 'START', 'fr'],
+    ['the opt-in word in Arabizi', 'bda', 'ar'],
   ])('%s → %s', (_case, input, expected) => {
     expect(detectLocale(input)).toBe(expected);
   });

@@ -85,12 +85,12 @@ export class TwilioWebhook {
     await this.deps.contacts.recordInbound(contact);
 
     const word = foldForMatching(inbound.Body);
-    if (matches(word, 'answers.optOut')) return this.optOut(res, channel, contact);
     if (await this.deps.optOuts.isOptedOut(contact)) {
+      // Out means out: nothing is sent (not even a second confirmation of a repeated STOP) until START.
       if (!matches(word, 'answers.optIn')) return sendTwiml(res, []);
       await this.deps.optOuts.optIn(contact);
       this.deps.log.info({ event: 'twilio.opt_in', channel }, 'contact opted back in');
-    }
+    } else if (matches(word, 'answers.optOut')) return this.optOut(res, channel, contact);
     return this.converse(res, inbound, channel, contact);
   }
 
@@ -139,7 +139,8 @@ export class TwilioWebhook {
   private async optOut(res: Response, channel: Channel, contact: string): Promise<void> {
     const locale = await this.deps.localeOf(channel, contact);
     await this.deps.optOuts.optOut(contact);
-    await this.deps.eraseConversation(channel, contact);
+    // The number is out on both channels: its data goes on both too, as on error 21610.
+    await Promise.all((['whatsapp', 'sms'] as const).map((c) => this.deps.eraseConversation(c, contact)));
     this.deps.log.info({ event: 'twilio.opt_out', channel, reason: 'keyword' }, 'contact opted out');
     // One last message confirms it; nothing more is sent until the contact writes START.
     sendTwiml(res, this.deps.renderers[channel].render([{ text: t(locale, 'commands.optedOut'), choices: [] }], locale).map((m) => m.body));

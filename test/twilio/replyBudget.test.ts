@@ -1,0 +1,159 @@
+import { warmUpDateRecognizer } from '../../src/nlu/dates';
+import type { ActivationRequest, IdentityQuery, Registry } from '../../src/services/types';
+import { FakeTwilio } from '../support/fakeTwilio';
+import { OUR_WHATSAPP, STATUS_URL, eventually, sampleRegistry, startTwilioServer, type Sender, type TwilioTestServer } from '../support/twilioServer';
+import { ManualClock } from '../../src/clock';
+
+/**
+ * Twilio waits 15 s for a webhook's answer. A turn over TWILIO_REPLY_BUDGET_MS (here 500 ms, the
+ * smallest allowed) is answered at once with "checking…", and its real replies follow through the
+ * REST API: the dev outbox without Twilio, Twilio's Messages API with it.
+ */
+
+/** The sample registry, whose look-ups wait while held: a registry slower than the budget, without sleeping. */
+class HeldRegistry implements Registry {
+  private held?: { promise: Promise<void>; release: () => void };
+  lookUps = 0;
+  constructor(private readonly inner: Registry) {}
+
+  hold(): void {
+    let release!: () => void;
+    const promise = new Promise<void>((resolve) => (release = resolve));
+    this.held = { promise, release };
+  }
+
+  release(): void {
+    this.held?.release();
+    this.held = undefined;
+  }
+
+  async lookUp(query: IdentityQuery) {
+    this.lookUps += 1;
+    await this.held?.promise;
+    return this.inner.lookUp(query);
+  }
+
+  activateAccount(request: ActivationRequest) {
+    return this.inner.activateAccount(request);
+  }
+
+  isReady() {
+    return this.inner.isReady();
+  }
+}
+
+const BUDGET_MS = 500;
+const CHECKING_FR = 'Je vérifie, un instant… La réponse arrive dans un message.';
+
+let server: TwilioTestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+beforeAll(() => warmUpDateRecognizer(), 30000);
+
+async function start(fake?: FakeTwilio): Promise<{ server: TwilioTestServer; registry: HeldRegistry }> {
+  const clock = new ManualClock();
+  const registry = new HeldRegistry(sampleRegistry(clock));
+  server = await startTwilioServer({ clock, registry, fake, env: { TWILIO_REPLY_BUDGET_MS: String(BUDGET_MS) } });
+  return { server, registry };
+}
+
+/** Outcome A's answers up to the summary. */
+async function toSummary(user: Sender): Promise<void> {
+  for (const text of ['Bonjour', '1', 'AB123456', '30/06/2031', '14/03/1985', '1', '1']) await user.say(text);
+  expect((await user.say('passer')).text).toContain('Vérifiez vos réponses');
+}
+
+describe('a turn over the reply budget, Twilio not configured', () => {
+  it('answers "checking…" at once, then the result goes to the dev outbox as a WhatsApp message', async () => {
+    const { server, registry } = await start();
+    const user = server.whatsapp('+212660000001');
+    await toSummary(user);
+
+    registry.hold();
+    const startedAt = Date.now();
+    const reply = await user.say('oui');
+    const tookMs = Date.now() - startedAt;
+    expect(reply.status).toBe(200);
+    expect(reply.messages).toEqual([CHECKING_FR]);
+    expect(tookMs).toBeGreaterThanOrEqual(BUDGET_MS - 50);
+    expect(tookMs).toBeLessThan(BUDGET_MS + 1500);
+    expect(registry.lookUps).toBe(1);
+    expect(server.app.outbox.list()).toEqual([]);
+
+    registry.release();
+    const late = await eventually(() => server.app.outbox.list().filter((m) => m.channel === 'whatsapp' && m.to === user.phone).length > 0 && server.app.outbox.list());
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ channel: 'whatsapp', to: '+212660000001' });
+    expect(late[0]!.body).toContain("Votre numéro d'immatriculation : 111222333");
+    expect(late[0]!.body).toContain('Vos réponses ont été effacées');
+
+    // The development route shows it too.
+    const outbox = (await (await fetch(`${server.base}/dev/outbox`)).json()) as { messages: { channel: string; body: string }[] };
+    expect(outbox.messages.map((m) => m.channel)).toEqual(['whatsapp']);
+
+    // The conversation went on from the late turn: a new message starts a new check.
+    expect((await user.say('bonjour')).text).toContain('Nouvelle vérification');
+  });
+
+  it('"checking…" speaks the conversation’s language', async () => {
+    const { server, registry } = await start();
+    const user = server.sms('+212660000002');
+    for (const text of ['السلام عليكم', '1', 'AB123456', '30/06/2031', '14/03/1985', '1', '1', 'دوز']) await user.say(text);
+    registry.hold();
+    const reply = await user.say('نعم');
+    expect(reply.messages).toEqual(['لحظة، أتحقق… سيصلك الجواب في رسالة.']);
+    registry.release();
+    const [late] = await eventually(() => {
+      const sent = server.app.outbox.list().filter((m) => m.to === user.phone);
+      return sent.length > 0 && sent;
+    });
+    expect(late).toMatchObject({ channel: 'sms' });
+    expect(late!.body).toContain('111222333');
+  });
+});
+
+describe('a turn over the reply budget, Twilio configured', () => {
+  const fake = new FakeTwilio();
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  beforeEach(() => fake.reset());
+
+  it('the result goes through Twilio’s Messages API, from our WhatsApp number', async () => {
+    const { server, registry } = await start(fake);
+    const user = server.whatsapp('+212660000003');
+    await toSummary(user);
+
+    registry.hold();
+    const reply = await user.say('oui');
+    expect(reply.messages).toEqual([CHECKING_FR]);
+    expect(fake.requestsTo('Messages.json')).toEqual([]);
+
+    registry.release();
+    const [late] = await eventually(() => fake.requestsTo('Messages.json').length > 0 && fake.requestsTo('Messages.json'));
+    expect(late!.form).toMatchObject({ From: OUR_WHATSAPP, To: 'whatsapp:+212660000003', StatusCallback: STATUS_URL });
+    expect(late!.form.Body).toContain("Votre numéro d'immatriculation : 111222333");
+    expect(server.app.outbox.list()).toEqual([]);
+  });
+
+  it('a message sent while a late turn runs waits for it; both results then arrive in order', async () => {
+    const { server, registry } = await start(fake);
+    const user = server.whatsapp('+212660000004');
+    await toSummary(user);
+
+    registry.hold();
+    const confirming = user.say('oui');
+    // The next message arrives while the look-up still runs: it is queued behind it, not lost.
+    await eventually(() => registry.lookUps === 1);
+    const next = user.say('bonjour');
+    expect((await confirming).messages).toEqual([CHECKING_FR]);
+    expect((await next).messages).toEqual([CHECKING_FR]);
+
+    registry.release();
+    const sent = await eventually(() => fake.requestsTo('Messages.json').length >= 2 && fake.requestsTo('Messages.json'));
+    expect(sent.map((r) => r.form.To)).toEqual(['whatsapp:+212660000004', 'whatsapp:+212660000004']);
+    expect(sent[0]!.form.Body).toContain('111222333');
+    expect(sent[1]!.form.Body).toContain('Nouvelle vérification');
+  });
+});
