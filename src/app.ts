@@ -27,6 +27,7 @@ import { OfficeFinder } from './services/offices/officeFinder';
 import { InMemoryOtpService, type OtpService } from './services/otp/otpService';
 import { TwilioVerifyOtpService } from './services/otp/twilioVerifyOtpService';
 import { EmbeddedRegistry } from './services/registry/embeddedRegistry';
+import { HttpRegistry } from './services/registry/httpRegistry';
 import { loadPeopleFile } from './services/registry/peopleFile';
 import { InMemoryDeliveryTracker, type DeliveryTracker } from './services/sms/deliveryTracker';
 import { DevOutbox } from './services/sms/devOutbox';
@@ -67,7 +68,7 @@ export interface AppOverrides {
 export function createApp(config: Config, log: Logger, overrides: AppOverrides = {}): App {
   const clock = overrides.clock ?? systemClock;
   const data = loadReferenceData();
-  const registry = overrides.registry ?? createEmbeddedRegistry(config, data, log, clock);
+  const registry = overrides.registry ?? createRegistry(config, data, log, clock);
   const outbox = new DevOutbox(clock, log);
   const delivery = new InMemoryDeliveryTracker(clock);
   const { sms, otp, messenger } = createSenders(config, log, clock, outbox, delivery, overrides.twilioClient);
@@ -180,6 +181,19 @@ function createSenders(
     ? new TwilioVerifyOtpService({ client: twilioClient, serviceSid: config.TWILIO_VERIFY_SERVICE_SID, clock, log })
     : new InMemoryOtpService(sms, clock);
   return { sms, otp, messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
+}
+
+/** With REGISTRY_URL: the registry over HTTP (contract/registry.openapi.yaml). Without: the people file, in process. */
+function createRegistry(config: Config, data: ReferenceData, log: Logger, clock: Clock): Registry {
+  if (!config.REGISTRY_URL) return createEmbeddedRegistry(config, data, log, clock);
+  // The origin only: a path could one day carry something it should not, and logs keep everything.
+  log.info({ event: 'registry.http', origin: new URL(config.REGISTRY_URL).origin, timeoutMs: config.REGISTRY_TIMEOUT_MS }, 'registry over HTTP');
+  return new HttpRegistry({
+    url: config.REGISTRY_URL,
+    apiKey: config.REGISTRY_API_KEY,
+    timeoutMs: config.REGISTRY_TIMEOUT_MS,
+    log,
+  });
 }
 
 function createEmbeddedRegistry(config: Config, data: ReferenceData, log: Logger, clock: Clock): Registry {

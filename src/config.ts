@@ -10,6 +10,17 @@ const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === 
 const optionalString = z.preprocess(emptyAsUndefined, z.string().optional());
 const optionalUrl = z.preprocess(emptyAsUndefined, z.url().optional());
 const contentSid = z.preprocess(emptyAsUndefined, z.string().regex(/^HX[0-9a-fA-F]{32}$/, 'a Content SID: HX + 32 hex characters').optional());
+/**
+ * The registry's base URL; the client adds the versioned paths (`/v1/...`). The key goes in
+ * REGISTRY_API_KEY, never in the URL: URLs end up in logs.
+ */
+const registryUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).refine(
+  (value) => {
+    const url = new URL(value);
+    return !url.username && !url.password && !url.search && !url.hash;
+  },
+  'the base URL only: no credentials (use REGISTRY_API_KEY), no query, no fragment',
+);
 const port = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
 
@@ -44,7 +55,7 @@ const schema = z.object({
   STATE_ENCRYPTION_KEY: optionalString,
   CONVERSATION_TTL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(60).max(7 * 24 * 3600).default(1800)),
 
-  REGISTRY_URL: optionalUrl,
+  REGISTRY_URL: z.preprocess(emptyAsUndefined, registryUrl.optional()),
   REGISTRY_API_KEY: optionalString,
   REGISTRY_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(60000).default(4000)),
   REGISTRY_PEOPLE_FILE: optionalString,
@@ -80,10 +91,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const raw = parsed.data;
   const problems: string[] = [];
-  // Settings of later versions (Redis state, registry over HTTP) are refused rather than ignored:
-  // an operator who sets them must not believe they are in force.
+  // Settings of a later version (Redis state) are refused rather than ignored: an operator who
+  // sets them must not believe they are in force.
   if (raw.REDIS_URL) problems.push('REDIS_URL: shared state on Redis is not available in this version; unset it');
-  if (raw.REGISTRY_URL) problems.push('REGISTRY_URL: the HTTP registry client is not available in this version; unset it');
+  if (raw.REGISTRY_URL && !raw.REGISTRY_API_KEY && raw.NODE_ENV === 'production') {
+    problems.push('REGISTRY_API_KEY: required in production with REGISTRY_URL (the registry serves personal data)');
+  }
   if (raw.MicrosoftAppId && !raw.MicrosoftAppPassword && raw.MicrosoftAppType !== 'UserAssignedMSI') {
     problems.push('MicrosoftAppPassword: required when MicrosoftAppId is set');
   }

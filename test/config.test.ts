@@ -50,7 +50,23 @@ describe('configuration', () => {
 
   it('refuses settings this version cannot honour instead of ignoring them', () => {
     expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([expect.stringMatching(/^REDIS_URL:/)]);
-    expect(problemsOf({ REGISTRY_URL: 'http://127.0.0.1:3980' })).toEqual([expect.stringMatching(/^REGISTRY_URL:/)]);
+  });
+
+  it('takes the registry base URL, never with credentials, a query or another scheme', () => {
+    expect(loadConfig({ REGISTRY_URL: 'http://127.0.0.1:3980' }).REGISTRY_URL).toBe('http://127.0.0.1:3980');
+    expect(loadConfig({ REGISTRY_URL: 'https://gw.example/cnss/' }).REGISTRY_URL).toBe('https://gw.example/cnss/');
+    for (const url of ['http://user:secret@127.0.0.1:3980', 'http://127.0.0.1:3980/?key=secret', 'ftp://127.0.0.1', 'localhost:3980']) {
+      expect(problemsOf({ REGISTRY_URL: url })).toEqual([expect.stringMatching(/^REGISTRY_URL:/)]);
+    }
+  });
+
+  it('needs the registry API key in production when the registry is over HTTP', () => {
+    expect(problemsOf({ NODE_ENV: 'production', REGISTRY_URL: 'https://gw.example' })).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^REGISTRY_API_KEY: required in production/)]),
+    );
+    expect(problemsOf({ NODE_ENV: 'production', REGISTRY_URL: 'https://gw.example', REGISTRY_API_KEY: 'k' })).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/^REGISTRY_API_KEY:/)]),
+    );
   });
 
   it('refuses to fall back to development defaults in production', () => {

@@ -38,6 +38,15 @@ export class SwitchableRegistry implements Registry {
   }
 }
 
+function sampleRegistry(clock: ManualClock): Registry {
+  const data = loadReferenceData();
+  const { people } = loadPeopleFile(DEFAULT_PEOPLE_FILE, {
+    categories: data.categories.map((c) => c.code),
+    nonSubjectReasons: data.nonSubjectReasons.map((r) => r.code),
+  });
+  return new EmbeddedRegistry(people, clock);
+}
+
 export interface TestBot {
   app: App;
   clock: ManualClock;
@@ -50,8 +59,17 @@ export interface TestBot {
   lastSmsTo(phone: string): string | undefined;
 }
 
-export function createTestBot(options: { channel?: string; from?: string; env?: NodeJS.ProcessEnv } = {}): TestBot {
-  const clock = new ManualClock();
+export interface TestBotOptions {
+  channel?: string;
+  from?: string;
+  env?: NodeJS.ProcessEnv;
+  clock?: ManualClock;
+  /** The registry behind the switch; default: the embedded registry over the sample people. */
+  registry?: Registry;
+}
+
+export function createTestBot(options: TestBotOptions = {}): TestBot {
+  const clock = options.clock ?? new ManualClock();
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -61,12 +79,7 @@ export function createTestBot(options: { channel?: string; from?: string; env?: 
   });
   const config = loadConfig({ NODE_ENV: 'test', ...options.env });
   const log = createLogger('trace', sink);
-  const data = loadReferenceData();
-  const { people } = loadPeopleFile(DEFAULT_PEOPLE_FILE, {
-    categories: data.categories.map((c) => c.code),
-    nonSubjectReasons: data.nonSubjectReasons.map((r) => r.code),
-  });
-  const registry = new SwitchableRegistry(new EmbeddedRegistry(people, clock));
+  const registry = new SwitchableRegistry(options.registry ?? sampleRegistry(clock));
   const app = createApp(config, log, { clock, registry });
   const adapter = new InProcessAdapter(options.channel ?? 'test');
   adapter.use(new InboundTextMiddleware());
