@@ -1,4 +1,4 @@
-import { ConversationState, type TurnContext } from 'botbuilder';
+import type { Storage, TurnContext } from 'botbuilder';
 import type Twilio from 'twilio';
 import { RegistrationDialog } from '../dialogs/registrationDialog';
 import type { DialogDeps } from '../dialogs/deps';
@@ -20,20 +20,36 @@ import { systemClock, todayInMorocco, type Clock } from './clock';
 import type { Config } from './config';
 import { loadReferenceData, type ReferenceData } from './data/load';
 import type { Logger } from './log';
-import { InMemoryContactActivity, InMemoryMessageDedupe, InMemoryOptOuts } from './pipeline/contacts';
+import {
+  InMemoryContactActivity,
+  InMemoryMessageDedupe,
+  InMemoryOptOuts,
+  type ContactActivity,
+  type MessageDedupe,
+  type OptOuts,
+} from './pipeline/contacts';
+import { RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from './pipeline/redisContacts';
+import { RedisTurnQueue } from './pipeline/redisTurnQueue';
 import { InProcessTurnQueue, type TurnQueue } from './pipeline/turnQueue';
-import { InMemoryLookupGuard } from './services/lookupGuard';
+import { InMemoryLookupGuard, type LookupGuard } from './services/lookupGuard';
+import { RedisLookupGuard } from './services/redisLookupGuard';
 import { OfficeFinder } from './services/offices/officeFinder';
 import { InMemoryOtpService, type OtpService } from './services/otp/otpService';
+import { RedisOtpSendLimits, RedisOtpService } from './services/otp/redisOtpService';
 import { TwilioVerifyOtpService } from './services/otp/twilioVerifyOtpService';
 import { EmbeddedRegistry } from './services/registry/embeddedRegistry';
 import { HttpRegistry } from './services/registry/httpRegistry';
 import { loadPeopleFile } from './services/registry/peopleFile';
 import { InMemoryDeliveryTracker, type DeliveryTracker } from './services/sms/deliveryTracker';
+import { RedisDeliveryTracker } from './services/sms/redisDeliveryTracker';
 import { DevOutbox } from './services/sms/devOutbox';
 import { TwilioSmsSender } from './services/sms/twilioSmsSender';
 import type { Locale, Registry, SmsSender } from './services/types';
 import { ExpiringMemoryStorage } from './state/expiringMemoryStorage';
+import { ephemeralStateKeys, type StateKeys } from './state/keys';
+import { createRedis, type RedisClient } from './state/redis';
+import { RedisStorage } from './state/redisStorage';
+import { VersionedConversationState } from './state/versionedConversationState';
 
 export interface App {
   config: Config;
@@ -45,13 +61,20 @@ export interface App {
   /** Development outbox: SMS (and late chat replies) when Twilio is not configured. */
   outbox: DevOutbox;
   delivery: DeliveryTracker;
-  storage: ExpiringMemoryStorage;
+  /** Conversation state: ExpiringMemoryStorage, or RedisStorage with REDIS_URL. */
+  storage: Storage;
   queue: TurnQueue;
+  /** With REDIS_URL: the connection every shared store uses. */
+  redis?: RedisClient;
   bot: TasjilBot;
   twilioWebhook: TwilioWebhook;
   notifier: ProactiveNotifier;
   /** Runs one turn, after the turns of the same conversation that arrived before it. */
   runTurn(turn: TurnContext): Promise<void>;
+  /** Whether the shared state answers (always true in memory). */
+  isStateReady(): Promise<boolean>;
+  /** Closes connections (Redis); the HTTP server is closed by its owner. */
+  close(): Promise<void>;
 }
 
 export interface AppOverrides {
@@ -70,15 +93,15 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   const data = loadReferenceData();
   const registry = overrides.registry ?? createRegistry(config, data, log, clock);
   const outbox = new DevOutbox(clock, log);
-  const delivery = new InMemoryDeliveryTracker(clock);
-  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, delivery, overrides.twilioClient);
-  const storage = new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock);
-  const conversationState = new ConversationState(storage);
+  const stores = createStores(config, log, clock);
+  const { storage, delivery, queue } = stores;
+  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, stores, overrides.twilioClient);
+  const conversationState = new VersionedConversationState(storage);
 
   const deps: DialogDeps = {
     data,
     registry,
-    lookupGuard: new InMemoryLookupGuard(clock),
+    lookupGuard: stores.lookupGuard,
     otp,
     sms,
     smsDelivery: delivery,
@@ -91,7 +114,6 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     return { turn, session, locale: session.locale, today: todayInMorocco(clock) };
   };
   const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log);
-  const queue = new InProcessTurnQueue();
   const runTurn = (turn: TurnContext) => queue.run(`${turn.activity.channelId}:${turn.activity.conversation?.id ?? ''}`, () => bot.onTurn(turn));
 
   // Chat channels through Twilio.
@@ -99,8 +121,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     whatsapp: new WhatsAppRenderer({ quickReply2: config.TWILIO_QUICK_REPLY_2_SID, quickReply3: config.TWILIO_QUICK_REPLY_3_SID }),
     sms: new SmsRenderer(),
   };
-  const contacts = new InMemoryContactActivity(clock);
-  const optOuts = new InMemoryOptOuts();
+  const { contacts, optOuts } = stores;
   /** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
   const stateKey = (channel: string, contact: string) => `${channel}/conversations/${contact}/`;
   const localeOf = async (channel: string, contact: string): Promise<Locale> => {
@@ -142,7 +163,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     adapter,
     queue,
     onTurn: (turn) => bot.onTurn(turn),
-    dedupe: new InMemoryMessageDedupe(clock),
+    dedupe: stores.dedupe,
     optOuts,
     contacts,
     delivery,
@@ -156,7 +177,79 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     },
   });
 
-  return { config, log, clock, data, registry, otp, outbox, delivery, storage, queue, bot, twilioWebhook, notifier, runTurn };
+  const redis = stores.redis;
+  return {
+    config,
+    log,
+    clock,
+    data,
+    registry,
+    otp,
+    outbox,
+    delivery,
+    storage,
+    queue,
+    redis,
+    bot,
+    twilioWebhook,
+    notifier,
+    runTurn,
+    isStateReady: async () => (redis ? redis.isReady && (await redis.ping().then((pong) => pong === 'PONG', () => false)) : true),
+    close: async () => {
+      if (redis?.isReady) await redis.close().catch(() => redis.destroy());
+      else if (redis?.isOpen) redis.destroy();
+    },
+  };
+}
+
+/** What holds a conversation and its user between turns: this process's memory, or Redis for every instance. */
+interface Stores {
+  storage: Storage;
+  queue: TurnQueue;
+  dedupe: MessageDedupe;
+  optOuts: OptOuts;
+  contacts: ContactActivity;
+  delivery: DeliveryTracker;
+  lookupGuard: LookupGuard;
+  redis?: RedisClient;
+  /** Keys and the keyed-hash secret of everything kept in Redis. */
+  keys?: StateKeys;
+}
+
+/**
+ * Without REDIS_URL everything stays in memory (one instance). With it, every store that a
+ * second instance must see is in Redis under REDIS_KEY_PREFIX: conversation state (encrypted,
+ * versioned), the turn queue, MessageSid dedupe, opt-outs, the 24-hour window, delivery reports,
+ * mismatch counts, and (createSenders) OTP codes and send limits.
+ */
+function createStores(config: Config, log: Logger, clock: Clock): Stores {
+  if (!config.REDIS_URL) {
+    return {
+      storage: new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock),
+      queue: new InProcessTurnQueue(),
+      dedupe: new InMemoryMessageDedupe(clock),
+      optOuts: new InMemoryOptOuts(),
+      contacts: new InMemoryContactActivity(clock),
+      delivery: new InMemoryDeliveryTracker(clock),
+      lookupGuard: new InMemoryLookupGuard(clock),
+    };
+  }
+  // Outside production a missing key gets a random one per process (config refuses that in production).
+  const keys = config.stateKeys ?? ephemeralStateKeys();
+  if (!config.stateKeys) log.warn({ event: 'state.ephemeral_key' }, 'no STATE_ENCRYPTION_KEY: Redis state is readable by this process only');
+  const redis = createRedis(config.REDIS_URL, log);
+  const prefix = config.REDIS_KEY_PREFIX;
+  return {
+    storage: new RedisStorage(redis, keys, config.CONVERSATION_TTL_SECONDS, prefix),
+    queue: new RedisTurnQueue(redis, keys.hashSecret, { prefix, log }),
+    dedupe: new RedisMessageDedupe(redis, { prefix }),
+    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix }),
+    contacts: new RedisContactActivity(redis, keys.hashSecret, clock, { prefix }),
+    delivery: new RedisDeliveryTracker(redis, keys, clock, { prefix }),
+    lookupGuard: new RedisLookupGuard(redis, keys.hashSecret, clock, { prefix }),
+    redis,
+    keys,
+  };
 }
 
 /**
@@ -168,18 +261,25 @@ function createSenders(
   log: Logger,
   clock: Clock,
   outbox: DevOutbox,
-  delivery: DeliveryTracker,
+  stores: Stores,
   client?: Twilio.Twilio,
 ): { sms: SmsSender; otp: OtpService; messenger: ChannelMessenger } {
+  const { redis, keys } = stores;
+  const prefix = config.REDIS_KEY_PREFIX;
+  /** Our own codes: in memory, or in Redis so that any instance checks a code another one sent. */
+  const ownOtp = (sms: SmsSender): OtpService =>
+    redis && keys ? new RedisOtpService({ sms, redis, hashSecret: keys.hashSecret, clock, prefix }) : new InMemoryOtpService(sms, clock);
   if (!config.TWILIO_ACCOUNT_SID || !config.TWILIO_AUTH_TOKEN) {
-    return { sms: outbox, otp: new InMemoryOtpService(outbox, clock), messenger: new OutboxMessenger(outbox) };
+    return { sms: outbox, otp: ownOtp(outbox), messenger: new OutboxMessenger(outbox) };
   }
   const twilioClient = client ?? createTwilioClient({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN });
   const statusCallbackUrl = config.twilioStatusUrl!;
-  const sms = new TwilioSmsSender({ client: twilioClient, from: config.TWILIO_SMS_FROM!, statusCallbackUrl, tracker: delivery, log });
+  const sms = new TwilioSmsSender({ client: twilioClient, from: config.TWILIO_SMS_FROM!, statusCallbackUrl, tracker: stores.delivery, log });
+  // Verify keeps the code; the send limits per number are ours, shared through Redis when there is one.
+  const limits = redis && keys ? new RedisOtpSendLimits(redis, keys.hashSecret, clock, { prefix }) : undefined;
   const otp = config.TWILIO_VERIFY_SERVICE_SID
-    ? new TwilioVerifyOtpService({ client: twilioClient, serviceSid: config.TWILIO_VERIFY_SERVICE_SID, clock, log })
-    : new InMemoryOtpService(sms, clock);
+    ? new TwilioVerifyOtpService({ client: twilioClient, serviceSid: config.TWILIO_VERIFY_SERVICE_SID, clock, log, limits })
+    : ownOtp(sms);
   return { sms, otp, messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
 }
 

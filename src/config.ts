@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { parseStateKeys, type StateKeys } from './state/keys';
 
 /**
  * Every setting of DESIGN §4, read once at start and validated. A wrong value stops the process
@@ -53,6 +54,7 @@ const schema = z.object({
 
   REDIS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional()),
   STATE_ENCRYPTION_KEY: optionalString,
+  REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, and _ : . -').default('tasjil:')),
   CONVERSATION_TTL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(60).max(7 * 24 * 3600).default(1800)),
 
   REGISTRY_URL: z.preprocess(emptyAsUndefined, registryUrl.optional()),
@@ -67,6 +69,8 @@ export type RawConfig = z.infer<typeof schema>;
 export interface Config extends RawConfig {
   /** Absolute path of the people file the embedded registry loads. */
   peopleFile: string;
+  /** Parsed STATE_ENCRYPTION_KEY; unset outside production (a random key per process is used). */
+  stateKeys?: StateKeys;
   /** Where Twilio posts delivery reports: configured, or the messages URL's sibling `/status`. */
   twilioStatusUrl?: string;
   isProduction: boolean;
@@ -91,9 +95,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const raw = parsed.data;
   const problems: string[] = [];
-  // Settings of a later version (Redis state) are refused rather than ignored: an operator who
-  // sets them must not believe they are in force.
-  if (raw.REDIS_URL) problems.push('REDIS_URL: shared state on Redis is not available in this version; unset it');
+  let stateKeys: StateKeys | undefined;
+  if (raw.STATE_ENCRYPTION_KEY) {
+    try {
+      stateKeys = parseStateKeys(raw.STATE_ENCRYPTION_KEY);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  } else if (raw.NODE_ENV === 'production') {
+    problems.push('STATE_ENCRYPTION_KEY: required in production (personal data is encrypted at rest)');
+  }
   if (raw.REGISTRY_URL && !raw.REGISTRY_API_KEY && raw.NODE_ENV === 'production') {
     problems.push('REGISTRY_API_KEY: required in production with REGISTRY_URL (the registry serves personal data)');
   }
@@ -117,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...raw,
     peopleFile: isAbsolute(file) ? file : join(process.cwd(), file),
+    stateKeys,
     twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? raw.TWILIO_WEBHOOK_URL.replace(/\/messages(\/?)(\?.*)?$/, '/status$1') : undefined),
     isProduction: raw.NODE_ENV === 'production',
     isDevelopment: raw.NODE_ENV === 'development',

@@ -23,6 +23,7 @@ function main(): void {
     log.info({ event: 'server.listening', port: config.PORT, env: config.NODE_ENV }, `Tasjil listening on http://localhost:${config.PORT}`);
     if (!config.MicrosoftAppId) log.warn({ event: 'botframework.local_only' }, 'no MicrosoftAppId: /api/messages serves loopback callers only');
     if (!config.TWILIO_AUTH_TOKEN) log.warn({ event: 'twilio.unsigned' }, 'no TWILIO_AUTH_TOKEN: unsigned Twilio webhooks are accepted (development only)');
+    log.info({ event: 'state.mode', mode: config.REDIS_URL ? 'redis' : 'memory' }, config.REDIS_URL ? 'state in Redis, shared by every instance' : 'state in memory (one instance)');
     if (!config.TWILIO_ACCOUNT_SID) log.info({ event: 'sms.dev_outbox' }, 'no TWILIO_ACCOUNT_SID: SMS go to the dev outbox, GET /dev/outbox');
     // The recognizer's first call takes seconds: pay it now, not on a worker's first date. /readyz waits for it.
     setImmediate(() => {
@@ -30,7 +31,8 @@ function main(): void {
       log.info({ event: 'nlu.warm' }, 'date recognizer warmed up');
     });
   });
-  const stop = () => server.close(() => process.exit(0));
+  // In-flight turns finish (server.close waits for open requests), then Redis is let go.
+  const stop = () => server.close(() => void app.close().finally(() => process.exit(0)));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }

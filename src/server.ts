@@ -60,8 +60,10 @@ export function createServer(app: App): Server {
   });
 
   server.get('/readyz', async (_req: Request, res: Response) => {
+    const [state, registry] = await Promise.all([app.isStateReady().catch(() => false), app.registry.isReady().catch(() => false)]);
     const checks = {
-      registry: await app.registry.isReady().catch(() => false),
+      state,
+      registry,
       dateRecognizer: isDateRecognizerWarm(),
     };
     const ready = Object.values(checks).every(Boolean);

@@ -48,10 +48,6 @@ describe('configuration', () => {
     expect(problems.some((p) => p.startsWith(`${variable}:`))).toBe(true);
   });
 
-  it('refuses settings this version cannot honour instead of ignoring them', () => {
-    expect(problemsOf({ REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([expect.stringMatching(/^REDIS_URL:/)]);
-  });
-
   it('takes the registry base URL, never with credentials, a query or another scheme', () => {
     expect(loadConfig({ REGISTRY_URL: 'http://127.0.0.1:3980' }).REGISTRY_URL).toBe('http://127.0.0.1:3980');
     expect(loadConfig({ REGISTRY_URL: 'https://gw.example/cnss/' }).REGISTRY_URL).toBe('https://gw.example/cnss/');
@@ -87,5 +83,16 @@ describe('configuration', () => {
 
   it('resolves a relative people file against the working directory', () => {
     expect(loadConfig({ REGISTRY_PEOPLE_FILE: 'people.csv' }).peopleFile).toBe(`${process.cwd()}/people.csv`);
+  });
+
+  it('reads the state encryption keys, newest first, and names what is wrong with them', () => {
+    const k1 = Buffer.alloc(32, 1).toString('base64');
+    const k2 = Buffer.alloc(32, 2).toString('base64');
+    const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', STATE_ENCRYPTION_KEY: `k2:${k2},k1:${k1}` });
+    expect(config.stateKeys?.current.id).toBe('k2');
+    expect([...config.stateKeys!.byId.keys()]).toEqual(['k2', 'k1']);
+    expect(problemsOf({ STATE_ENCRYPTION_KEY: 'k1:c2hvcnQ=' })).toEqual([expect.stringMatching(/^STATE_ENCRYPTION_KEY: key k1 must be 32 bytes/)]);
+    expect(problemsOf({ STATE_ENCRYPTION_KEY: k1 })).toEqual([expect.stringMatching(/^STATE_ENCRYPTION_KEY:/)]);
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual(expect.arrayContaining([expect.stringMatching(/^STATE_ENCRYPTION_KEY: required in production/)]));
   });
 });

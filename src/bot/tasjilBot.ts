@@ -6,6 +6,7 @@ import { readGlobalCommand } from '../nlu/commands';
 import { detectLocale } from '../nlu/normalize';
 import type { Locale } from '../services/types';
 import { REGISTRATION_DIALOG, type RegistrationDialog } from '../../dialogs/registrationDialog';
+import { StaleWriteError } from '../state/errors';
 import { attachSession, isErased, markErased, newSession, type Session } from './session';
 
 /**
@@ -43,7 +44,23 @@ export class TasjilBot {
 
     if (isErased(turn)) await this.conversationState.delete(turn);
     // Written even when unchanged: the TTL counts from the user's last message, not from the last change.
-    else await this.conversationState.saveChanges(turn, true);
+    else await this.save(turn, session);
+  }
+
+  /**
+   * Another turn of this conversation saved first (only possible when a turn outlived its lock):
+   * this turn's answers are not applied, so its replies must not be sent either — the user is asked
+   * to write again, and the conversation stays as the other turn left it.
+   */
+  private async save(turn: TurnContext, session: Session): Promise<void> {
+    try {
+      await this.conversationState.saveChanges(turn, true);
+    } catch (error) {
+      if (!(error instanceof StaleWriteError)) throw error;
+      this.log.warn({ event: 'state.stale_write', channel: turn.activity.channelId }, 'turn discarded: the conversation changed meanwhile');
+      turn.bufferedReplyActivities.splice(0);
+      await turn.sendActivity(t(session.locale, 'common.error'));
+    }
   }
 
   /** A new session speaks the language of the first message, or the default. */

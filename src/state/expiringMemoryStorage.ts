@@ -1,5 +1,6 @@
 import type { Storage, StoreItems } from 'botbuilder';
 import type { Clock } from '../clock';
+import { StaleWriteError } from './errors';
 
 /**
  * In-process conversation storage. Unlike botbuilder's MemoryStorage it forgets a conversation
@@ -29,15 +30,12 @@ export class ExpiringMemoryStorage implements Storage {
     for (const [key, change] of Object.entries(changes)) {
       const current = this.live(key);
       const expected: unknown = change?.eTag;
-      if (current && typeof expected === 'string' && expected !== '*' && expected !== current.eTag) {
-        throw new Error(`storage: stale write refused for a conversation (eTag conflict)`);
-      }
+      if (current && typeof expected === 'string' && expected !== '*' && expected !== current.eTag) throw new StaleWriteError();
       const { eTag: _ignored, ...value } = (change ?? {}) as Record<string, unknown>;
-      this.items.set(key, {
-        json: JSON.stringify(value),
-        eTag: String(this.nextETag++),
-        expiresAt: this.clock.now() + this.ttlSeconds * 1000,
-      });
+      const eTag = String(this.nextETag++);
+      this.items.set(key, { json: JSON.stringify(value), eTag, expiresAt: this.clock.now() + this.ttlSeconds * 1000 });
+      // As botbuilder's MemoryStorage does: the writer learns the new version.
+      if (change) change.eTag = eTag;
     }
     // Forgotten conversations must not pile up in memory: sweep now and then, not on every write.
     if (++this.writesSinceSweep >= 500) this.sweep();

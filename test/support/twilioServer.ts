@@ -15,6 +15,7 @@ import type { Registry } from '../../src/services/types';
 import { createServer } from '../../src/server';
 import type { FakeTwilio } from './fakeTwilio';
 import { SwitchableRegistry } from './harness';
+import { waitUntilReady } from './redis';
 
 /**
  * The Tasjil server on 127.0.0.1:0, driven the way Twilio drives it: form posts signed with the
@@ -119,6 +120,8 @@ export interface StartOptions {
   /** Send SMS, Verify and late replies to this fake Twilio: sets TWILIO_ACCOUNT_SID/AUTH_TOKEN from it. */
   fake?: FakeTwilio;
   clock?: ManualClock;
+  /** With REDIS_URL: wait until the app's Redis client is connected (default true). */
+  waitForRedis?: boolean;
 }
 
 /** A SwitchableRegistry over the sample people file, on `clock`. */
@@ -151,6 +154,8 @@ export async function startTwilioServer(options: StartOptions = {}): Promise<Twi
   const registry = options.registry ?? sampleRegistry(clock);
   const twilioClient = fake ? createTwilioClient({ accountSid: fake.accountSid, authToken: fake.authToken, baseUrl: fake.url }) : undefined;
   const app = createApp(config, createLogger('trace', sink), { clock, registry, twilioClient });
+  // With REDIS_URL the app connects in the background; a test starts talking once it is connected.
+  if (app.redis && options.waitForRedis !== false) await waitUntilReady(app.redis);
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -222,6 +227,7 @@ export async function startTwilioServer(options: StartOptions = {}): Promise<Twi
     async close() {
       server.server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
     },
   };
 }

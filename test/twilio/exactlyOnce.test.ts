@@ -1,5 +1,5 @@
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
-import type { ExpiringMemoryStorage } from '../../src/state/expiringMemoryStorage';
+import type { Storage } from 'botbuilder';
 import { startTwilioServer, type Sender, type TwilioTestServer } from '../support/twilioServer';
 
 /**
@@ -12,7 +12,7 @@ import { startTwilioServer, type Sender, type TwilioTestServer } from '../suppor
  * in-memory store answers within the same tick, so without this two turns of one user could never
  * overlap, and a missing per-user queue would go unnoticed.
  */
-function slowDown(storage: ExpiringMemoryStorage, ms = 1): void {
+function slowDown(storage: Storage, ms = 1): void {
   const pause = () => new Promise((resolve) => setTimeout(resolve, ms));
   const read = storage.read.bind(storage);
   const write = storage.write.bind(storage);

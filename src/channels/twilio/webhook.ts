@@ -4,11 +4,12 @@ import twilio from 'twilio';
 import type { Clock } from '../../clock';
 import { t, wordsInAnyLocale } from '../../i18n';
 import type { Logger } from '../../log';
-import { foldForMatching } from '../../nlu/normalize';
+import { detectLocale, foldForMatching } from '../../nlu/normalize';
 import type { ContactActivity, MessageDedupe, OptOuts } from '../../pipeline/contacts';
 import type { TurnQueue } from '../../pipeline/turnQueue';
 import type { DeliveryTracker } from '../../services/sms/deliveryTracker';
 import type { Locale } from '../../services/types';
+import { StateUnavailableError } from '../../state/redis';
 import type { Presentation } from '../presentation';
 import type { ChannelRenderer, OutgoingMessage, RenderedMessage } from '../render/types';
 import { TwilioInboundSchema, TwilioStatusSchema, bareAddress, channelOf, parseFormBody, type TwilioInbound } from './inbound';
@@ -62,20 +63,24 @@ export class TwilioWebhook {
 
   /** POST /api/twilio/messages. Never a 500: Twilio would retry, and the user would hear nothing. */
   async messages(req: Request, res: Response): Promise<void> {
+    const seen: { inbound?: TwilioInbound } = {};
     try {
-      await this.handleMessage(req, res);
+      await this.handleMessage(req, res, seen);
     } catch (error) {
-      this.deps.log.error({ event: 'twilio.error', error: (error as Error).message }, 'Twilio message failed');
-      if (!res.headersSent) sendTwiml(res, [`${t('ar', 'common.error')}\n${t('fr', 'common.error')}`]);
+      // Redis unreachable or a user's queue too long: expected now and then, and the user is told.
+      if (error instanceof StateUnavailableError) this.deps.log.warn({ event: 'state.unavailable', error: error.message }, 'state unavailable: user asked to try again');
+      else this.deps.log.error({ event: 'twilio.error', error: (error as Error).message }, 'Twilio message failed');
+      if (!res.headersSent) sendTwiml(res, [apology(seen.inbound)]);
     }
   }
 
-  private async handleMessage(req: Request, res: Response): Promise<void> {
+  private async handleMessage(req: Request, res: Response, seen: { inbound?: TwilioInbound }): Promise<void> {
     const params = this.authenticate(req, res, this.deps.options.messagesUrl);
     if (!params) return;
     const parsed = TwilioInboundSchema.safeParse(params);
     if (!parsed.success) return this.reject(res, 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
     const inbound = parsed.data;
+    seen.inbound = inbound;
     if (!(await this.deps.dedupe.firstSeen(inbound.MessageSid))) {
       this.deps.log.info({ event: 'twilio.duplicate' }, 'message already handled (Twilio retry)');
       return sendTwiml(res, []);
@@ -203,3 +208,17 @@ async function withinBudget<T>(work: Promise<T>, budgetMs: number): Promise<{ do
     clearTimeout(timer);
   }
 }
+
+/**
+ * "Please try again in a moment" when the conversation could not be reached (its language is in
+ * the state that failed): in the language the message is written in, else in both.
+ */
+function apology(inbound: TwilioInbound | undefined): string {
+  let locale = inbound ? detectLocale(inbound.Body) : undefined;
+  // Latin-script Darija is guessed from word shapes that an id number ("AB123456") also has: too
+  // weak a guess to answer in one language only.
+  if (locale === 'ar' && !ARABIC_SCRIPT.test(inbound?.Body ?? '')) locale = undefined;
+  return locale ? t(locale, 'common.error') : `${t('ar', 'common.error')}\n${t('fr', 'common.error')}`;
+}
+
+const ARABIC_SCRIPT = /[\u0600-\u06FF]/;

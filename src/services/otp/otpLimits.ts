@@ -14,12 +14,17 @@ export type OtpSendResult =
   | { ok: false; reason: 'cooldown'; retryInSeconds: number }
   | { ok: false; reason: 'hourlyLimit' };
 
+/** What enforces the limits: this process's memory (OtpSendLimits) or Redis, shared by all instances (RedisOtpSendLimits). */
+export interface OtpSendLimiter {
+  take(phone: string): OtpSendResult | Promise<OtpSendResult>;
+}
+
 /**
  * Cool-down and hourly limit per phone number. Limits apply to the number, not the conversation,
  * so restarting a conversation does not reset them, and one attacker cannot pump SMS to a number
  * through many conversations (SMS pumping, platform.md §4.9).
  */
-export class OtpSendLimits {
+export class OtpSendLimits implements OtpSendLimiter {
   /** Send times per phone number, oldest first, only those of the last hour. */
   private readonly sendsByPhone = new Map<string, number[]>();
   private lastSweep: number;

@@ -4,7 +4,7 @@ import type { Logger } from '../../log';
 import { maskPhone } from '../../nlu/phone';
 import { SmsSendError, twilioErrorDetails } from '../sms/twilioSmsSender';
 import type { Locale } from '../types';
-import { OtpSendLimits, type OtpSendResult } from './otpLimits';
+import { OtpSendLimits, type OtpSendLimiter, type OtpSendResult } from './otpLimits';
 import { OTP_LENGTH, OTP_MAX_ATTEMPTS, OTP_TTL_MS, type OtpService, type OtpVerifyResult } from './otpService';
 
 /** Verify errors we act on (https://www.twilio.com/docs/api/errors/<code>). */
@@ -47,7 +47,7 @@ export interface TwilioVerifyOtpServiceOptions {
   clock: Clock;
   log: Logger;
   /** Send limits per number; shared with whatever else sends codes, if anything. */
-  limits?: OtpSendLimits;
+  limits?: OtpSendLimiter;
 }
 
 /**
@@ -59,7 +59,7 @@ export interface TwilioVerifyOtpServiceOptions {
  */
 export class TwilioVerifyOtpService implements OtpService {
   private readonly pending = new Map<string, PendingVerification>();
-  private readonly limits: OtpSendLimits;
+  private readonly limits: OtpSendLimiter;
   private lastSweep: number;
 
   constructor(private readonly options: TwilioVerifyOtpServiceOptions) {
@@ -72,7 +72,7 @@ export class TwilioVerifyOtpService implements OtpService {
   }
 
   async send(conversationKey: string, phone: string, locale: Locale): Promise<OtpSendResult> {
-    const allowed = this.limits.take(phone);
+    const allowed = await this.limits.take(phone);
     if (!allowed.ok) return allowed;
     const now = this.options.clock.now();
     this.sweep(now);

@@ -1,0 +1,118 @@
+import type { Clock } from '../clock';
+import { DEFAULT_KEY_PREFIX, type RedisClient } from '../state/redis';
+import { keyedId, stateCall } from '../state/redisHelpers';
+import { DEDUPE_RETENTION_MS, type ContactActivity, type MessageDedupe, type OptOuts } from './contacts';
+
+/**
+ * The contact stores of contacts.ts in Redis, shared by every instance: Twilio may retry a webhook
+ * on another instance than the one that handled it, and STOP said to one instance holds for all.
+ * Redis failures reject with StateUnavailableError.
+ */
+
+/** Beyond WhatsApp's 24 h window the date no longer matters (as InMemoryContactActivity). */
+export const ACTIVITY_RETENTION_MS = 25 * 60 * 60 * 1000;
+
+/**
+ * `<prefix>dedupe:<MessageSid>`. The sid is Twilio's id of the message, not personal data, so it
+ * is kept as is: one can then look a message up when Twilio support asks about it.
+ */
+export class RedisMessageDedupe implements MessageDedupe {
+  private readonly prefix: string;
+  private readonly retentionMs: number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    options: { prefix?: string; retentionMs?: number } = {},
+  ) {
+    this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.retentionMs = options.retentionMs ?? DEDUPE_RETENTION_MS;
+  }
+
+  async firstSeen(messageId: string): Promise<boolean> {
+    // SET NX is the check and the mark in one command: two instances given the same retry at once
+    // cannot both see it first.
+    const set = await stateCall(() => this.redis.set(`${this.prefix}dedupe:${messageId}`, '1', { condition: 'NX', expiration: { type: 'PX', value: this.retentionMs } }));
+    return set === 'OK';
+  }
+}
+
+/**
+ * `<prefix>optout:<keyed hash of the contact>`, with no expiry: a STOP holds until START.
+ *
+ * The hash secret comes from the state key; if it changes (key rotation), opt-outs written under
+ * the old secret would no longer be found. Pass the secrets of the older keys as
+ * `previousHashSecrets` until the opt-outs have moved: every check also looks under them, and a
+ * contact found there is moved under the current secret.
+ */
+export class RedisOptOuts implements OptOuts {
+  private readonly prefix: string;
+  private readonly previousHashSecrets: readonly Buffer[];
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly hashSecret: Buffer,
+    options: { prefix?: string; previousHashSecrets?: readonly Buffer[] } = {},
+  ) {
+    this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.previousHashSecrets = options.previousHashSecrets ?? [];
+  }
+
+  async optOut(contact: string): Promise<void> {
+    await stateCall(() => this.redis.set(this.key(this.hashSecret, contact), '1'));
+  }
+
+  async optIn(contact: string): Promise<void> {
+    await stateCall(() => this.redis.del(this.allKeys(contact)));
+  }
+
+  async isOptedOut(contact: string): Promise<boolean> {
+    const [current, ...older] = this.allKeys(contact);
+    if (older.length === 0) return (await stateCall(() => this.redis.exists(current!))) > 0;
+    const found = await stateCall(() => this.redis.exists(this.allKeys(contact)));
+    if (found === 0) return false;
+    // Move it under the current secret, so it survives the old key being dropped.
+    await stateCall(() => this.redis.multi().set(current!, '1').del(older).exec());
+    return true;
+  }
+
+  private allKeys(contact: string): string[] {
+    return [this.hashSecret, ...this.previousHashSecrets].map((secret) => this.key(secret, contact));
+  }
+
+  private key(secret: Buffer, contact: string): string {
+    return `${this.prefix}optout:${keyedId(secret, 'optout', contact)}`;
+  }
+}
+
+/**
+ * `<prefix>inbound:<keyed hash of the contact>` = the time of the last inbound message (by the
+ * app's clock, as the in-memory version), kept 25 h: after that the 24 h window is closed anyway.
+ */
+export class RedisContactActivity implements ContactActivity {
+  private readonly prefix: string;
+  private readonly retentionMs: number;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly hashSecret: Buffer,
+    private readonly clock: Clock,
+    options: { prefix?: string; retentionMs?: number } = {},
+  ) {
+    this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.retentionMs = options.retentionMs ?? ACTIVITY_RETENTION_MS;
+  }
+
+  async recordInbound(contact: string): Promise<void> {
+    const at = String(this.clock.now());
+    await stateCall(() => this.redis.set(this.key(contact), at, { expiration: { type: 'PX', value: this.retentionMs } }));
+  }
+
+  async lastInboundAt(contact: string): Promise<number | undefined> {
+    const at = await stateCall(() => this.redis.get(this.key(contact)));
+    return at === null ? undefined : Number(at);
+  }
+
+  private key(contact: string): string {
+    return `${this.prefix}inbound:${keyedId(this.hashSecret, 'inbound', contact)}`;
+  }
+}

@@ -1,0 +1,62 @@
+import { createHash, createHmac } from 'node:crypto';
+import { StateUnavailableError, type RedisClient } from './redis';
+
+/**
+ * What the Redis versions of the contact, turn, OTP, lookup and delivery stores share: keyed
+ * identifiers, Lua scripts, and one error for "Redis cannot serve this now".
+ */
+
+/**
+ * The part of a key that names a person (phone number, conversation key, document number): an
+ * HMAC with the secret shared by every instance, so all instances find the same key while Redis
+ * (a dump, a `MONITOR`, a `KEYS *`) shows no number. `purpose` separates the uses, so the same
+ * number gives unrelated keys in the opt-out list and the OTP limits. 128 bits are plenty to avoid
+ * collisions and keep keys short (the per-conversation memory budget is 4 KiB).
+ */
+export function keyedId(secret: Buffer, purpose: string, value: string): string {
+  return createHmac('sha256', secret).update(purpose).update('\0').update(value).digest().subarray(0, 16).toString('base64url');
+}
+
+/** Runs `operation`; any Redis failure (down, connection killed, timeout) becomes StateUnavailableError, cause kept. */
+export async function stateCall<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw error instanceof StateUnavailableError ? error : new StateUnavailableError({ cause: error });
+  }
+}
+
+/**
+ * A Lua script run by its SHA1 (EVALSHA), so the source crosses the wire once per Redis server,
+ * not once per call; sent in full when Redis does not know it yet (NOSCRIPT: first use, or after
+ * a restart or SCRIPT FLUSH). Scripts make a check-then-act atomic across instances: Redis runs
+ * one script at a time.
+ */
+export class RedisScript {
+  private readonly sha1: string;
+
+  constructor(private readonly source: string) {
+    this.sha1 = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Redis errors become StateUnavailableError (cause kept). */
+  run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const options = { keys, arguments: args.map(String) };
+    return stateCall(async () => {
+      try {
+        return await client.evalSha(this.sha1, options);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return await client.eval(this.source, options);
+      }
+    });
+  }
+}
+
+/** Milliseconds since the epoch by the Redis server's clock: one clock for every instance (leases). */
+export const LUA_NOW_MS = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;

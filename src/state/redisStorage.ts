@@ -1,0 +1,126 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import type { Storage, StoreItem, StoreItems } from 'botbuilder';
+import { NEW_ITEM_ETAG, StaleWriteError } from './errors';
+import type { StateKeys } from './keys';
+import { StateUnavailableError, type RedisClient } from './redis';
+
+/**
+ * Conversation state in Redis, shared by every instance:
+ * - key `<prefix>state:<HMAC(storage key)>`: the storage key holds the sender's phone number, so
+ *   it is hashed with a secret; an old key's name is still found after a key rotation;
+ * - a hash { v: version, d: AES-256-GCM ciphertext } — the version (eTag) is readable by a Lua
+ *   compare-and-set without decrypting, the data is not readable without STATE_ENCRYPTION_KEY;
+ *   the ciphertext is bound to its key name (GCM additional data), so values cannot be swapped;
+ * - a TTL of CONVERSATION_TTL_SECONDS, set again on every write (every turn writes).
+ */
+const WRITE_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'v')
+if ARGV[1] == '${NEW_ITEM_ETAG}' then
+  if current then return -1 end
+elseif ARGV[1] ~= '' and current ~= ARGV[1] then
+  return -1
+end
+local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'd', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if KEYS[2] then redis.call('DEL', KEYS[2]) end
+return version
+`;
+
+export class RedisStorage implements Storage {
+  /** Per encryption key, a separate key for naming (never the cipher key itself twice over). */
+  private readonly namingKeys: Map<Buffer, Buffer>;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: StateKeys,
+    private readonly ttlSeconds: number,
+    private readonly prefix: string,
+  ) {
+    this.namingKeys = new Map([...keys.byId.values()].map((key) => [key, createHmac('sha256', key).update('tasjil state key names v1').digest()]));
+  }
+
+  async read(storageKeys: string[]): Promise<StoreItems> {
+    const found: StoreItems = {};
+    for (const storageKey of storageKeys) {
+      const item = await this.find(storageKey);
+      // A value that cannot be decrypted (tampered with, or its key dropped too early) is not
+      // trusted: the conversation starts afresh, and its version lets the next write replace it.
+      if (item) found[storageKey] = { ...(this.decrypt(item.name, item.data) ?? {}), eTag: item.version };
+    }
+    return found;
+  }
+
+  async write(changes: StoreItems): Promise<void> {
+    for (const [storageKey, change] of Object.entries(changes)) {
+      const { eTag, ...value } = (change ?? {}) as StoreItem;
+      const name = this.nameFor(storageKey, this.keys.current.key);
+      let expected = typeof eTag === 'string' && eTag !== '*' ? eTag : '';
+      const keyNames = [name];
+      // During a key rotation the value may still sit under an older key's name: check its version
+      // here, then the script writes it under the current name and deletes the old one.
+      const old = this.keys.byId.size > 1 ? await this.find(storageKey) : undefined;
+      if (old && old.name !== name) {
+        if (expected === NEW_ITEM_ETAG || (expected !== '' && expected !== old.version)) throw new StaleWriteError();
+        keyNames.push(old.name);
+        expected = '';
+      }
+      const version = await this.call(() =>
+        this.redis.eval(WRITE_SCRIPT, { keys: keyNames, arguments: [expected, this.encrypt(name, value), String(this.ttlSeconds * 1000)] }),
+      );
+      if (version === -1) throw new StaleWriteError();
+      if (change) change.eTag = String(version);
+    }
+  }
+
+  async delete(storageKeys: string[]): Promise<void> {
+    const names = storageKeys.flatMap((storageKey) => [...this.keys.byId.values()].map((key) => this.nameFor(storageKey, key)));
+    if (names.length) await this.call(() => this.redis.del(names));
+  }
+
+  /** The Redis key name of a storage key under one encryption key. */
+  private nameFor(storageKey: string, key: Buffer): string {
+    return `${this.prefix}state:${createHmac('sha256', this.namingKeys.get(key)!).update(storageKey).digest('base64url')}`;
+  }
+
+  /** The stored item under the current key's name, or an older key's (after a rotation). */
+  private async find(storageKey: string): Promise<{ name: string; version: string; data: string } | undefined> {
+    for (const key of this.keys.byId.values()) {
+      const name = this.nameFor(storageKey, key);
+      const [version, data] = await this.call(() => this.redis.hmGet(name, ['v', 'd']));
+      if (version && data) return { name, version, data };
+    }
+    return undefined;
+  }
+
+  private encrypt(name: string, value: object): string {
+    const { id, key } = this.keys.current;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(name));
+    const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+    return [id, iv.toString('base64'), cipher.getAuthTag().toString('base64'), data.toString('base64')].join('.');
+  }
+
+  private decrypt(name: string, payload: string): object | undefined {
+    const [id, iv, tag, data] = payload.split('.');
+    const key = id ? this.keys.byId.get(id) : undefined;
+    if (!key || !iv || !tag || data === undefined) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
+      decipher.setAAD(Buffer.from(name));
+      decipher.setAuthTag(Buffer.from(tag, 'base64'));
+      return JSON.parse(Buffer.concat([decipher.update(Buffer.from(data, 'base64')), decipher.final()]).toString('utf8')) as object;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new StateUnavailableError({ cause: error });
+    }
+  }
+}

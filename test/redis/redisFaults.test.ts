@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { warmUpDateRecognizer } from '../../src/nlu/dates';
+import { closeTestClient, connectTestClient, deleteKeys, newTestPrefix, waitUntilReady } from '../support/redis';
+import { startTcpProxy, type TcpProxy } from '../support/tcpProxy';
+import { eventually, startTwilioServer, type TwilioTestServer } from '../support/twilioServer';
+
+/**
+ * Redis going away and coming back, under a running app: the app reaches Redis through a proxy
+ * the test cuts and restores (and, once, through a connection killed with CLIENT KILL).
+ */
+
+const REDIS = { host: '127.0.0.1', port: 6379 };
+const STATE_ENCRYPTION_KEY = `k1:${randomBytes(32).toString('base64')}`;
+const APOLOGY_FR = 'Réessayez dans un instant';
+const prefix = newTestPrefix();
+
+let proxy: TcpProxy;
+let server: TwilioTestServer | undefined;
+
+beforeAll(() => warmUpDateRecognizer(), 30000);
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  await proxy?.close();
+});
+afterAll(async () => {
+  const client = await connectTestClient();
+  await deleteKeys(client, prefix);
+  await closeTestClient(client);
+});
+
+async function readiness(base: string): Promise<{ status: number; body: { checks?: { state?: boolean } } }> {
+  const res = await fetch(`${base}/readyz`);
+  return { status: res.status, body: (await res.json()) as { checks?: { state?: boolean } } };
+}
+
+const env = (url: string) => ({ REDIS_URL: url, STATE_ENCRYPTION_KEY, REDIS_KEY_PREFIX: prefix });
+
+describe('Redis down at start', () => {
+  it('the app starts anyway, /readyz says state is not ready, and it connects once Redis is there', async () => {
+    proxy = await startTcpProxy(REDIS, { listening: false });
+    server = await startTwilioServer({ env: env(proxy.url), waitForRedis: false });
+    const before = await readiness(server.base);
+    expect(before.status).toBe(503);
+    expect(before.body.checks?.state).toBe(false);
+
+    // A worker writing meanwhile is asked to try again, with a 200: Twilio must not retry.
+    const user = server.whatsapp('+212650000001');
+    const early = await user.say('Bonjour');
+    expect(early.status).toBe(200);
+    expect(early.text).toContain(APOLOGY_FR);
+    expect(early.text).not.toContain('حاول بعد لحظة'); // "Bonjour" is French: one language
+
+    await proxy.restore();
+    await waitUntilReady(server.app.redis!, 10_000);
+    await eventually(async () => (await readiness(server!.base)).status === 200, 10_000);
+    expect((await user.say('Bonjour')).text).toContain('Quelle pièce d');
+  }, 30000);
+});
+
+describe('Redis lost in the middle of a conversation', () => {
+  it('the worker is asked to try again (HTTP 200, no crash), and the conversation resumes where it was once Redis is back', async () => {
+    proxy = await startTcpProxy(REDIS);
+    server = await startTwilioServer({ env: env(proxy.url) });
+    const user = server.whatsapp('+212650000002');
+    for (const text of ['Bonjour', '1', 'AB123456']) expect((await user.say(text)).status).toBe(200);
+
+    await proxy.cut();
+    await eventually(() => !server!.app.redis!.isReady);
+    const lost = await user.say('30/06/2031');
+    expect(lost.status).toBe(200);
+    expect(lost.text).toContain(APOLOGY_FR);
+    // A date says nothing of the language, and the conversation's is in the unreachable state: both.
+    expect(lost.text).toContain('حاول بعد لحظة');
+    expect((await readiness(server.base)).body.checks?.state).toBe(false);
+
+    await proxy.restore();
+    await waitUntilReady(server.app.redis!, 10_000);
+    // The expiry date question is still the one waiting: the same answer now goes through.
+    expect((await user.say('30/06/2031')).text).toContain('Votre date de naissance');
+    expect((await user.say('14/03/1985')).text).toContain('Recevoir les SMS sur ce numéro');
+    expect((await readiness(server.base)).status).toBe(200);
+  }, 30000);
+
+  it('a connection killed with CLIENT KILL: no crash, every message answered, and the conversation goes on after the reconnect', async () => {
+    proxy = await startTcpProxy(REDIS);
+    server = await startTwilioServer({ env: env(proxy.url) });
+    const user = server.whatsapp('+212650000003');
+    for (const text of ['Bonjour', '1']) await user.say(text);
+
+    const admin = await connectTestClient();
+    try {
+      const id = await server.app.redis!.clientId();
+      expect(await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(id)])).toBe(1);
+    } finally {
+      await closeTestClient(admin);
+    }
+    // Right after the kill the app may or may not have reconnected: either answer, never a failure.
+    const during = await user.say('AB123456');
+    expect(during.status).toBe(200);
+    expect(during.text).toMatch(new RegExp(`${APOLOGY_FR}|Date d.expiration de la pièce`));
+
+    await waitUntilReady(server.app.redis!, 10_000);
+    if (during.text.includes(APOLOGY_FR)) expect((await user.say('AB123456')).text).toContain('Date d');
+    expect((await user.say('30/06/2031')).text).toContain('Votre date de naissance');
+  }, 30000);
+});

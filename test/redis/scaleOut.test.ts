@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { ManualClock } from '../../src/clock';
+import { warmUpDateRecognizer } from '../../src/nlu/dates';
+import { connectTestClient, closeTestClient, deleteKeys, listKeys, newTestPrefix, TEST_REDIS_URL } from '../support/redis';
+import { sampleRegistry, startTwilioServer, type Sender, type TwilioTestServer } from '../support/twilioServer';
+
+/**
+ * Two instances of the app behind one load balancer, sharing the real Redis: a user's messages
+ * land on either, sometimes on both at the same moment.
+ */
+
+const STATE_ENCRYPTION_KEY = `k1:${randomBytes(32).toString('base64')}`;
+const prefix = newTestPrefix();
+const clock = new ManualClock();
+const registry = sampleRegistry(clock);
+let a: TwilioTestServer;
+let b: TwilioTestServer;
+
+beforeAll(async () => {
+  warmUpDateRecognizer();
+  const env = { REDIS_URL: TEST_REDIS_URL, STATE_ENCRYPTION_KEY, REDIS_KEY_PREFIX: prefix };
+  [a, b] = await Promise.all([startTwilioServer({ env, clock, registry }), startTwilioServer({ env, clock, registry })]);
+}, 30000);
+
+afterAll(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+  const client = await connectTestClient();
+  await deleteKeys(client, prefix);
+  await closeTestClient(client);
+});
+
+/** The same person on each instance: the load balancer picks. */
+function onBoth(phone: string): [Sender, Sender] {
+  return [a.whatsapp(phone), b.whatsapp(phone)];
+}
+
+/** Every SMS either instance wrote to its dev outbox for this number. */
+function smsTo(phone: string): string[] {
+  return [...a.app.outbox.list(), ...b.app.outbox.list()].filter((m) => m.to === phone).map((m) => m.body);
+}
+
+describe('a user whose messages alternate between two instances', () => {
+  it('goes through outcome B: the code sent by one instance is checked by the other', async () => {
+    const phone = '+212640000001';
+    const [onA, onB] = onBoth(phone);
+    const script: [Sender, string, string][] = [
+      [onA, 'Bonjour', 'Quelle pièce d’identité avez-vous'],
+      [onB, '1', 'Écrivez le numéro de votre CNIE'],
+      [onA, 'BE654321', 'Date d’expiration de la pièce'],
+      [onB, '15/11/2030', 'Votre date de naissance'],
+      [onA, '02/07/1990', 'Recevoir les SMS sur ce numéro'],
+      [onB, '1', 'Votre opérateur'],
+      [onA, '2', 'Votre e-mail (facultatif)'],
+      [onB, 'passer', 'Vérifiez vos réponses'],
+      [onA, 'oui', 'Écrivez le code à 6 chiffres'],
+    ];
+    for (const [sender, text, expected] of script) {
+      const reply = await sender.say(text);
+      expect({ text, status: reply.status }).toEqual({ text, status: 200 });
+      expect(reply.text.replace(/'/g, '’')).toContain(expected);
+    }
+    const code = /\b\d{6}\b/.exec(smsTo(phone).join('\n'))?.[0];
+    expect(code).toBeDefined();
+    const done = await onB.say(code!);
+    expect(done.text).toContain('Votre numéro d’immatriculation : 222333444'.replace('’', "'"));
+    expect(smsTo(phone).some((body) => body.includes('mot de passe Ma CNSS'))).toBe(true);
+    expect(done.text).not.toContain(code!);
+  });
+
+  const TRIALS = 10;
+  it(`two messages at the same moment, one on each instance: both applied, once each, one after the other (${TRIALS} trials)`, async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const [onA, onB] = onBoth(`+2126410000${String(trial).padStart(2, '0')}`);
+      for (const [sender, text] of [[onA, 'Bonjour'], [onB, '1'], [onA, 'AB123456'], [onB, '30/06/2031']] as const) {
+        expect((await sender.say(text)).status).toBe(200);
+      }
+      expect((await onA.say('14/03/1985')).text).toContain('Recevoir les SMS sur ce numéro');
+
+      // "1" then "1": the first accepts the offered number, the second picks Maroc Telecom,
+      // whichever instance's turn comes first.
+      const replies = await Promise.all([onA.say('1'), onB.say('1')]);
+      expect(replies.map((r) => r.status)).toEqual([200, 200]);
+      const texts = replies.map((r) => r.text);
+      const operator = texts.filter((t) => t.includes('Votre opérateur')).length;
+      const email = texts.filter((t) => t.includes('Votre e-mail (facultatif)')).length;
+      expect({ trial, operator, email }).toEqual({ trial, operator: 1, email: 1 });
+
+      const summary = await (trial % 2 ? onA : onB).say('passer');
+      expect(summary.text).toContain('6. Opérateur : Maroc Telecom');
+      expect(summary.text).toContain('7. E-mail : aucun');
+    }
+  });
+
+  it('a MessageSid retried by Twilio on the other instance is not handled twice', async () => {
+    const [onA] = onBoth('+212640000002');
+    await onA.say('Bonjour');
+    const form = onA.form('1');
+    const first = await a.post(form);
+    expect(first.text).toContain('Écrivez le numéro de votre CNIE');
+    const retry = await b.post(form);
+    expect(retry.status).toBe(200);
+    expect(retry.messages).toEqual([]);
+  });
+
+  it('STOP said to one instance holds on the other, until START', async () => {
+    const [onA, onB] = onBoth('+212640000003');
+    await onA.say('Bonjour');
+    expect((await onA.say('STOP')).messages).toHaveLength(1);
+    expect((await onB.say('Bonjour')).messages).toEqual([]);
+    expect((await onB.say('START')).text).toContain('Quelle pièce d’identité avez-vous'.replace('’', "'"));
+  });
+
+  it('the OTP limits hold across instances: the hourly limit counts codes sent by both', async () => {
+    // Each conversation asks for a code once; the number's limit (3 an hour, 60 s apart) is shared.
+    const results: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [onA, onB] = onBoth(`+21264100010${i}`);
+      const instance = i % 2 ? onB : onA;
+      const other = i % 2 ? onA : onB;
+      for (const text of ['Bonjour', '1', 'CD112233', '10/01/2032', '25/12/1978']) await instance.say(text);
+      // Every conversation gives the same mobile number for the SMS.
+      await other.say('0655443322');
+      await instance.say('2');
+      await other.say('passer');
+      results.push((await instance.say('oui')).text);
+      clock.advance(61_000);
+    }
+    expect(results.slice(0, 3).every((text) => text.includes('Écrivez le code à 6 chiffres'))).toBe(true);
+    expect(results[3]).not.toContain('Écrivez le code à 6 chiffres');
+    expect(smsTo('+212655443322')).toHaveLength(3);
+  });
+});
+
+describe('what Redis holds', () => {
+  it('no plain personal datum in any key or value after a full conversation, and every key expires', async () => {
+    const client = await connectTestClient();
+    try {
+      const keys = await listKeys(client, prefix);
+      expect(keys.length).toBeGreaterThan(0);
+      const secrets = ['BE654321', 'AB123456', '1990-07-02', '02/07/1990', '15/11/2030', '2030-11-15', '222333444', '212640000001', '640000001', '0655443322', '655443322'];
+      for (const code of smsTo('+212640000001').flatMap((body) => body.match(/\b[A-Za-z0-9]{6,}\b/g) ?? [])) {
+        if (/\d/.test(code)) secrets.push(code);
+      }
+      for (const key of keys) {
+        const dump = `${key} ${JSON.stringify(await readAny(client, key))}`;
+        for (const secret of secrets) expect({ key, leaks: dump.includes(secret) ? secret : undefined }).toEqual({ key, leaks: undefined });
+        const ttl = await client.pTTL(key);
+        // Opt-outs are kept until START, on purpose; everything else expires.
+        if (!key.includes(':optout:')) expect({ key, expires: ttl > 0 }).toEqual({ key, expires: true });
+      }
+    } finally {
+      await closeTestClient(client);
+    }
+  });
+});
+
+async function readAny(client: Awaited<ReturnType<typeof connectTestClient>>, key: string): Promise<unknown> {
+  const type = await client.type(key);
+  if (type === 'string') return client.get(key);
+  if (type === 'hash') return client.hGetAll(key);
+  if (type === 'list') return client.lRange(key, 0, -1);
+  if (type === 'set') return client.sMembers(key);
+  if (type === 'zset') return client.zRange(key, 0, -1);
+  return type;
+}

@@ -1,0 +1,67 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A TCP proxy in front of a real server (Redis), that a test can cut and restore: Redis "going
+ * away" for exactly as long as the test wants, which neither stopping the shared Redis nor a
+ * CLIENT KILL (the client reconnects at once) can give.
+ */
+export interface TcpProxy {
+  port: number;
+  url: string;
+  /** Drops every connection and refuses new ones. */
+  cut(): Promise<void>;
+  /** Accepts connections again, on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }, options: { listening?: boolean; scheme?: string } = {}): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+
+  const listen = async () => {
+    server = createServer((client) => {
+      const upstream = connect(target.port, target.host);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, '127.0.0.1', () => resolve());
+    });
+    port = (server.address() as AddressInfo).port;
+  };
+  const stop = async () => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    if (server?.listening) await new Promise<void>((resolve) => server!.close(() => resolve()));
+  };
+
+  if (options.listening === false) {
+    // Reserve a port, then free it: "Redis not there yet".
+    await listen();
+    await stop();
+  } else {
+    await listen();
+  }
+  const scheme = options.scheme ?? 'redis';
+  return {
+    get port() {
+      return port;
+    },
+    get url() {
+      return `${scheme}://127.0.0.1:${port}`;
+    },
+    cut: stop,
+    restore: listen,
+    close: stop,
+  };
+}
