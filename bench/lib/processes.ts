@@ -1,0 +1,151 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+/**
+ * The processes under test: started with `node --import tsx <entry>` (so the pid we read in /proc is
+ * the server itself, not a wrapper), on loopback ports we picked, and always killed at the end.
+ */
+
+export const REPO_ROOT = join(__dirname, '..', '..');
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+const TAIL_LINES = 80;
+
+export interface Instance {
+  name: string;
+  port: number;
+  base: string;
+  pid: number;
+  child: ChildProcess;
+  /** The last lines it printed (stdout and stderr), for a failure report. */
+  tail: string[];
+  /** Warnings and errors it logged (pino level ≥ 40), by event name. */
+  logEvents: Map<string, number>;
+  exit?: { code: number | null; signal: NodeJS.Signals | null };
+}
+
+const running = new Set<Instance>();
+
+/** A TCP port free on 127.0.0.1 now (the OS picks it; the child binds it a moment later). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `node --import tsx <entry>` in the repository with exactly `env`. */
+export function startNode(name: string, entry: string, port: number, env: NodeJS.ProcessEnv): Instance {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: REPO_ROOT,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${entry}`);
+  const instance: Instance = { name, port, base: `http://127.0.0.1:${port}`, pid: child.pid, child, tail: [], logEvents: new Map() };
+  running.add(instance);
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      instance.tail.push(line);
+      if (instance.tail.length > TAIL_LINES) instance.tail.shift();
+      if (line.startsWith('{')) {
+        try {
+          const entry = JSON.parse(line) as { level?: number; event?: string; msg?: string };
+          if ((entry.level ?? 0) >= 40) {
+            const key = `${entry.level! >= 50 ? 'error' : 'warn'}:${entry.event ?? entry.msg ?? '?'}`;
+            instance.logEvents.set(key, (instance.logEvents.get(key) ?? 0) + 1);
+          }
+        } catch {
+          // Not a log line of ours.
+        }
+      }
+    }
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  child.on('exit', (code, signal) => {
+    instance.exit = { code, signal };
+    running.delete(instance);
+  });
+  return instance;
+}
+
+/** Resolves once GET /readyz answers 200; fails if the process exits or `timeoutMs` passes. */
+export async function waitReady(instance: Instance, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (instance.exit) throw new Error(`${instance.name} exited (${instance.exit.code ?? instance.exit.signal}) before it was ready:\n${instance.tail.join('\n')}`);
+    if ((await probe(`${instance.base}/readyz`)) === 200) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`${instance.name} not ready after ${timeoutMs} ms:\n${instance.tail.join('\n')}`);
+    await sleep(100);
+  }
+}
+
+function probe(url: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 1000, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopInstance(instance: Instance, graceMs = 3000): Promise<void> {
+  if (instance.exit) return;
+  const exited = new Promise<void>((resolve) => instance.child.once('exit', () => resolve()));
+  instance.child.kill('SIGTERM');
+  const timer = setTimeout(() => instance.child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function stopAll(graceMs = 3000): Promise<void> {
+  await Promise.all([...running].map((instance) => stopInstance(instance, graceMs)));
+}
+
+/** Synchronous last resort (process 'exit', hard timeout): every child still running gets SIGKILL. */
+export function killAllNow(): void {
+  for (const instance of running) {
+    try {
+      instance.child.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** User + system CPU seconds the process has used (/proc/<pid>/stat utime + stime). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), counted from field 3: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Resident set size in bytes (/proc/<pid>/status VmRSS). */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : NaN;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,227 @@
+import type { LostTurn } from './load';
+
+export interface ScenarioReport {
+  key: string;
+  label: string;
+  mode: 'baseline' | 'memory' | 'redis';
+  route: string;
+  instances: number;
+  users: number;
+  measuredSeconds: number;
+  messages: number;
+  conversations: number;
+  messagesPerSecond: number;
+  conversationsPerSecond: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+  /** The serving processes' CPU (user + system), all instances together. */
+  cpuSecondsPer1000Messages: number;
+  /** CPU cores the serving processes kept busy on average. */
+  cpuUtilization: number;
+  redisCpuSecondsPer1000Messages?: number;
+  loadGeneratorCpuSecondsPer1000Messages: number;
+  /** Per instance, after the scenario. */
+  rssMiB: number[];
+  errors: number;
+  lostTurns: number;
+  examples: { errors: string[]; lostTurns: LostTurn[] };
+  /** Warnings and errors the product logged meanwhile, by event. */
+  logEvents: Record<string, number>;
+  /** Redis scenarios: whether the product wrote to Redis at all. */
+  redisWired?: boolean;
+}
+
+export interface Target {
+  name: string;
+  status: 'PASS' | 'FAIL' | 'NOT MEASURED';
+  value?: number;
+  limit: string;
+  shown: string;
+}
+
+export interface Report {
+  bench: 'tasjil';
+  runId: string;
+  quick: boolean;
+  users: number;
+  measuredSecondsPerScenario: number;
+  machine: { cpus: number; cpuModel: string; node: string };
+  redisUrl?: string;
+  redisKeyPrefix?: string;
+  redisKeysDeleted?: number;
+  redisWired?: boolean;
+  scenarios: ScenarioReport[];
+  ratios: {
+    twilioRedis1OverBaseline?: number;
+    apiMemoryOverBaseline: number;
+    twilioMemoryOverBaseline: number;
+    twilioRedis2OverRedis1?: number;
+  };
+  redisPerLiveConversation?: {
+    conversations: number;
+    stateKeys: number;
+    stateBytes: number;
+    stateBytesPerConversation: number;
+    newKeys: number;
+    newKeysByKind: Record<string, number>;
+    allNewKeysBytesPerConversation: number;
+    errors: number;
+    lostTurns: number;
+  };
+  rss?: {
+    conversations: number;
+    atReadyMiB: number;
+    startMiB: number;
+    middleMiB: number;
+    endMiB: number;
+    secondHalfGrowthMiB: number;
+    secondHalfKiBPer1000Conversations: number;
+    samples: { conversations: number; rssMiB: number }[];
+    messagesPerSecond: number;
+    seconds: number;
+    errors: number;
+    lostTurns: number;
+  };
+  targets: Target[];
+  notes: string[];
+  totalSeconds: number;
+}
+
+/** RSS is "flat" when the second half of the run grew it by less than this share of its middle value. */
+export const RSS_FLAT_TOLERANCE = 0.1;
+export const P99_LIMIT_MS = 50;
+export const BASELINE_RATIO = 1.0;
+export const SCALE_OUT_RATIO = 1.6;
+export const REDIS_BYTES_PER_CONVERSATION = 4096;
+
+export function evaluateTargets(report: Report): Target[] {
+  const r1 = report.scenarios.find((s) => s.key === 'redis-1-twilio' && s.redisWired);
+  const why = report.redisWired === false ? 'product not in Redis mode' : 'no Redis';
+  const targets: Target[] = [];
+  const add = (name: string, limit: string, value: number | undefined, pass: (v: number) => boolean, shown: (v: number) => string, missing = why) =>
+    targets.push(
+      value === undefined || Number.isNaN(value)
+        ? { name, limit, status: 'NOT MEASURED', shown: missing }
+        : { name, limit, value, status: pass(value) ? 'PASS' : 'FAIL', shown: shown(value) },
+    );
+  const users = report.users === 50 ? '' : ` (run with ${report.users} users)`;
+  add(`Twilio, Redis, 1 instance: errors${users}`, '= 0', r1?.errors, (v) => v === 0, String);
+  add(`Twilio, Redis, 1 instance: lost turns${users}`, '= 0', r1?.lostTurns, (v) => v === 0, String);
+  add(`Twilio, Redis, 1 instance: p99 latency${users}`, `< ${P99_LIMIT_MS} ms`, r1?.latencyMs.p99, (v) => v < P99_LIMIT_MS, (v) => `${v.toFixed(1)} ms`);
+  add(
+    `Twilio, Redis, 1 instance: throughput ÷ baseline bot${users}`,
+    `≥ ${BASELINE_RATIO.toFixed(1)}×`,
+    r1 ? report.ratios.twilioRedis1OverBaseline : undefined,
+    (v) => v >= BASELINE_RATIO,
+    (v) => `${v.toFixed(2)}× (${r1!.messagesPerSecond.toFixed(0)} vs ${report.scenarios.find((s) => s.key === 'baseline')!.messagesPerSecond.toFixed(0)} msg/s)`,
+  );
+  add('Twilio, Redis: 2 instances ÷ 1 instance', `≥ ${SCALE_OUT_RATIO}×`, report.ratios.twilioRedis2OverRedis1, (v) => v >= SCALE_OUT_RATIO, (v) => `${v.toFixed(2)}×`);
+  const live = report.redisPerLiveConversation;
+  add(
+    'Redis per live conversation (state keys, MEMORY USAGE)',
+    `≤ ${REDIS_BYTES_PER_CONVERSATION / 1024} KiB`,
+    live && live.stateKeys > 0 ? live.stateBytesPerConversation : undefined,
+    (v) => v <= REDIS_BYTES_PER_CONVERSATION,
+    (v) => `${(v / 1024).toFixed(2)} KiB (${live!.stateKeys} keys / ${live!.conversations} conversations)`,
+    live ? `no key named ${report.redisKeyPrefix ?? ''}state:* was created` : why,
+  );
+  const rss = report.rss;
+  add(
+    `RSS flat after ${rss?.conversations ?? 10_000} finished conversations (memory mode)`,
+    `end − middle ≤ ${RSS_FLAT_TOLERANCE * 100}% of middle`,
+    rss ? rss.secondHalfGrowthMiB / rss.middleMiB : undefined,
+    (v) => v <= RSS_FLAT_TOLERANCE,
+    () => `${rss!.startMiB.toFixed(0)} → ${rss!.middleMiB.toFixed(0)} → ${rss!.endMiB.toFixed(0)} MiB (start/middle/end; +${rss!.secondHalfKiBPer1000Conversations.toFixed(0)} KiB per 1,000 in the second half)`,
+    report.quick ? 'skipped (--quick)' : 'not run',
+  );
+  return targets;
+}
+
+const fixed = (v: number | undefined, digits = 0) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
+
+export function printReport(report: Report): void {
+  report.targets = evaluateTargets(report);
+  const out: string[] = [];
+  out.push('');
+  out.push(`Tasjil load benchmark, run ${report.runId}${report.quick ? ' (--quick)' : ''}: ${report.users} users, closed loop (next message as soon as the answer is in),`);
+  out.push(`${fixed(report.measuredSecondsPerScenario, 1)} s measured per scenario after a warm-up; ${report.machine.cpus} CPUs (${report.machine.cpuModel}), Node ${report.machine.node}; bench and product on the same machine.`);
+  out.push('');
+  const header = ['scenario', 'msg/s', 'conv/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'CPU s/1k msg', 'cores', 'RSS MiB', 'errors', 'lost'];
+  const rows = report.scenarios.map((s) => [
+    s.label + (s.redisWired === false ? ' [NOT Redis]' : ''),
+    fixed(s.messagesPerSecond),
+    fixed(s.conversationsPerSecond, 1),
+    fixed(s.latencyMs.p50, 1),
+    fixed(s.latencyMs.p95, 1),
+    fixed(s.latencyMs.p99, 1),
+    fixed(s.latencyMs.max, 1),
+    fixed(s.cpuSecondsPer1000Messages, 2),
+    fixed(s.cpuUtilization, 2),
+    s.rssMiB.map((m) => fixed(m)).join('+'),
+    String(s.errors),
+    String(s.lostTurns),
+  ]);
+  out.push(...table(header, rows));
+  out.push('');
+  out.push('CPU s/1k msg: the serving processes (all instances); cores: their average CPU use. Other CPU per 1,000 messages:');
+  for (const s of report.scenarios) {
+    out.push(
+      `  ${s.label}: load generator ${fixed(s.loadGeneratorCpuSecondsPer1000Messages, 2)} s` +
+        (s.redisCpuSecondsPer1000Messages !== undefined ? `, redis-server ${fixed(s.redisCpuSecondsPer1000Messages, 2)} s` : '') +
+        (Object.keys(s.logEvents).length ? `; product logged ${Object.entries(s.logEvents).map(([e, n]) => `${e}×${n}`).join(', ')}` : ''),
+    );
+  }
+  const problems = report.scenarios.filter((s) => s.examples.errors.length || s.examples.lostTurns.length);
+  if (problems.length) {
+    out.push('');
+    out.push('First errors and lost turns:');
+    for (const s of problems) {
+      for (const e of s.examples.errors) out.push(`  ${s.label}: error ${e}`);
+      for (const l of s.examples.lostTurns) out.push(`  ${s.label}: lost turn: said "${l.say}", expected ${JSON.stringify(l.expected)}, got ${JSON.stringify(l.got.slice(0, 160))}`);
+    }
+  }
+  const live = report.redisPerLiveConversation;
+  if (live) {
+    out.push('');
+    out.push(
+      `Redis per live conversation (${live.conversations} left at the summary): ${fixed(live.stateBytesPerConversation)} B of state (${live.stateKeys} state keys); ` +
+        `with every key they created (${Object.entries(live.newKeysByKind).map(([k, n]) => `${k} ${n}`).join(', ')}): ${fixed(live.allNewKeysBytesPerConversation)} B` +
+        (live.errors || live.lostTurns ? `; ${live.errors} errors, ${live.lostTurns} lost turns` : ''),
+    );
+  }
+  const rss = report.rss;
+  if (rss) {
+    out.push('');
+    out.push(
+      `RSS, memory mode, one fresh instance, ${rss.conversations} conversations after a warm-up (${fixed(rss.messagesPerSecond)} msg/s, ${fixed(rss.seconds)} s, ${rss.errors} errors, ${rss.lostTurns} lost turns):`,
+    );
+    out.push(`  at ready ${fixed(rss.atReadyMiB)} MiB; ${rss.samples.map((s) => `${s.conversations}: ${fixed(s.rssMiB)}`).join(', ')} MiB`);
+  }
+  out.push('');
+  out.push(
+    `Ratios: Twilio Redis 1 instance ÷ baseline ${fixed(report.ratios.twilioRedis1OverBaseline, 2)}×; /api/messages memory ÷ baseline ${fixed(report.ratios.apiMemoryOverBaseline, 2)}×; ` +
+      `Twilio memory ÷ baseline ${fixed(report.ratios.twilioMemoryOverBaseline, 2)}×; Twilio Redis 2 instances ÷ 1 ${fixed(report.ratios.twilioRedis2OverRedis1, 2)}×`,
+  );
+  out.push('');
+  out.push('Targets (issue 5):');
+  const width = Math.max(...report.targets.map((t) => t.name.length + t.limit.length + 1));
+  for (const t of report.targets) out.push(`  ${t.status.padEnd(12)} ${`${t.name} ${t.limit}`.padEnd(width)}  ${t.shown}`);
+  if (report.notes.length) {
+    out.push('');
+    for (const note of report.notes) out.push(`Note: ${note}`);
+  }
+  out.push('');
+  out.push(`Total ${fixed(report.totalSeconds, 1)} s.`);
+  console.log(out.join('\n'));
+  // The last line: every number, for machines.
+  console.log(JSON.stringify(report, (_key, value: unknown) => (typeof value === 'number' ? (Number.isFinite(value) ? round(value) : null) : value)));
+}
+
+function round(value: number): number {
+  return Number.isInteger(value) ? value : Math.round(value * 1000) / 1000;
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
