@@ -243,7 +243,7 @@ function createStores(config: Config, log: Logger, clock: Clock): Stores {
     storage: new RedisStorage(redis, keys, config.CONVERSATION_TTL_SECONDS, prefix),
     queue: new RedisTurnQueue(redis, keys.hashSecret, { prefix, log }),
     dedupe: new RedisMessageDedupe(redis, { prefix }),
-    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix }),
+    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets }),
     contacts: new RedisContactActivity(redis, keys.hashSecret, clock, { prefix }),
     delivery: new RedisDeliveryTracker(redis, keys, clock, { prefix }),
     lookupGuard: new RedisLookupGuard(redis, keys.hashSecret, clock, { prefix }),

@@ -91,6 +91,10 @@ describe('configuration', () => {
     const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', STATE_ENCRYPTION_KEY: `k2:${k2},k1:${k1}` });
     expect(config.stateKeys?.current.id).toBe('k2');
     expect([...config.stateKeys!.byId.keys()]).toEqual(['k2', 'k1']);
+    // After a rotation the old key's hash secret is still known: opt-outs hashed with it are found.
+    const before = loadConfig({ STATE_ENCRYPTION_KEY: `k1:${k1}` }).stateKeys!;
+    expect(config.stateKeys!.previousHashSecrets).toEqual([before.hashSecret]);
+    expect(config.stateKeys!.hashSecret.equals(before.hashSecret)).toBe(false);
     expect(problemsOf({ STATE_ENCRYPTION_KEY: 'k1:c2hvcnQ=' })).toEqual([expect.stringMatching(/^STATE_ENCRYPTION_KEY: key k1 must be 32 bytes/)]);
     expect(problemsOf({ STATE_ENCRYPTION_KEY: k1 })).toEqual([expect.stringMatching(/^STATE_ENCRYPTION_KEY:/)]);
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual(expect.arrayContaining([expect.stringMatching(/^STATE_ENCRYPTION_KEY: required in production/)]));

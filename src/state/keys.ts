@@ -11,6 +11,8 @@ export interface StateKeys {
   byId: Map<string, Buffer>;
   /** A secret shared by every instance for keyed hashes (OTP codes, document numbers), derived from the current key. */
   hashSecret: Buffer;
+  /** The same, derived from each older key: long-lived hashed entries (opt-outs) are still found after a rotation. */
+  previousHashSecrets: Buffer[];
 }
 
 export class StateKeyError extends Error {
@@ -39,7 +41,8 @@ export function parseStateKeys(value: string): StateKeys {
     byId.set(id, key);
   }
   const [firstId, firstKey] = [...byId.entries()][0]!;
-  return { current: { id: firstId, key: firstKey }, byId, hashSecret: deriveHashSecret(firstKey) };
+  const older = [...byId.values()].slice(1);
+  return { current: { id: firstId, key: firstKey }, byId, hashSecret: deriveHashSecret(firstKey), previousHashSecrets: older.map(deriveHashSecret) };
 }
 
 /**
@@ -49,7 +52,7 @@ export function parseStateKeys(value: string): StateKeys {
  */
 export function ephemeralStateKeys(): StateKeys {
   const key = randomBytes(32);
-  return { current: { id: 'dev', key }, byId: new Map([['dev', key]]), hashSecret: deriveHashSecret(key) };
+  return { current: { id: 'dev', key }, byId: new Map([['dev', key]]), hashSecret: deriveHashSecret(key), previousHashSecrets: [] };
 }
 
 function deriveHashSecret(key: Buffer): Buffer {
