@@ -20,6 +20,8 @@ import { systemClock, todayInMorocco, type Clock } from './clock';
 import type { Config } from './config';
 import { loadReferenceData, type ReferenceData } from './data/load';
 import type { Logger } from './log';
+import { MeteredOtpService, MeteredRegistry, MeteredSmsRenderer, MeteredSmsSender } from './metrics/metered';
+import { Metrics } from './metrics/metrics';
 import { InMemoryContactActivity, InMemoryMessageDedupe, InMemoryOptOuts } from './pipeline/contacts';
 import { InProcessTurnQueue, type TurnQueue } from './pipeline/turnQueue';
 import { InMemoryLookupGuard } from './services/lookupGuard';
@@ -49,6 +51,8 @@ export interface App {
   bot: TasjilBot;
   twilioWebhook: TwilioWebhook;
   notifier: ProactiveNotifier;
+  /** Prometheus metrics of this instance (GET /metrics). */
+  metrics: Metrics;
   /** Runs one turn, after the turns of the same conversation that arrived before it. */
   runTurn(turn: TurnContext): Promise<void>;
 }
@@ -67,10 +71,24 @@ export interface AppOverrides {
 export function createApp(config: Config, log: Logger, overrides: AppOverrides = {}): App {
   const clock = overrides.clock ?? systemClock;
   const data = loadReferenceData();
-  const registry = overrides.registry ?? createEmbeddedRegistry(config, data, log, clock);
+  /** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
+  const stateKey = (channel: string, contact: string) => `${channel}/conversations/${contact}/`;
+  const metrics = new Metrics({
+    clock,
+    conversationTtlSeconds: config.CONVERSATION_TTL_SECONDS,
+    // A conversation key is `<channel>:<conversation id>` (dialogs/deps.ts conversationKey).
+    conversationAlive: async (conversationKey) => {
+      const split = conversationKey.indexOf(':');
+      const key = stateKey(conversationKey.slice(0, split), conversationKey.slice(split + 1));
+      return (await storage.read([key]))[key] !== undefined;
+    },
+    onSweepError: (error) => log.warn({ event: 'metrics.sweep_failed', error: error.message }, 'expired conversations not counted this time'),
+  });
+  // Every registry implementation is timed the same way, at this one seam.
+  const registry = new MeteredRegistry(overrides.registry ?? createEmbeddedRegistry(config, data, log, clock), metrics);
   const outbox = new DevOutbox(clock, log);
   const delivery = new InMemoryDeliveryTracker(clock);
-  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, delivery, overrides.twilioClient);
+  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, delivery, metrics, overrides.twilioClient);
   const storage = new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock);
   const conversationState = new ConversationState(storage);
 
@@ -84,24 +102,23 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     offices: new OfficeFinder(data),
     clock,
     log,
+    metrics: metrics.funnel,
   };
   const contextFor = (turn: TurnContext): QuestionContext => {
     const session = sessionOf(turn);
     return { turn, session, locale: session.locale, today: todayInMorocco(clock) };
   };
-  const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log);
+  const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log, metrics.funnel);
   const queue = new InProcessTurnQueue();
   const runTurn = (turn: TurnContext) => queue.run(`${turn.activity.channelId}:${turn.activity.conversation?.id ?? ''}`, () => bot.onTurn(turn));
 
   // Chat channels through Twilio.
   const renderers: Record<'whatsapp' | 'sms', ChannelRenderer> = {
     whatsapp: new WhatsAppRenderer({ quickReply2: config.TWILIO_QUICK_REPLY_2_SID, quickReply3: config.TWILIO_QUICK_REPLY_3_SID }),
-    sms: new SmsRenderer(),
+    sms: new MeteredSmsRenderer(new SmsRenderer(), metrics),
   };
   const contacts = new InMemoryContactActivity(clock);
   const optOuts = new InMemoryOptOuts();
-  /** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
-  const stateKey = (channel: string, contact: string) => `${channel}/conversations/${contact}/`;
   const localeOf = async (channel: string, contact: string): Promise<Locale> => {
     const key = stateKey(channel, contact);
     const stored = (await storage.read([key]))[key] as { session?: Session } | undefined;
@@ -138,6 +155,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     },
     log,
     clock,
+    metrics,
     adapter,
     queue,
     onTurn: (turn) => bot.onTurn(turn),
@@ -152,10 +170,11 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     eraseConversation: async (channel, contact) => {
       await storage.delete([stateKey(channel, contact)]);
       await otp.forget(`${channel}:${contact}`);
+      metrics.funnel.conversationErased(`${channel}:${contact}`);
     },
   });
 
-  return { config, log, clock, data, registry, otp, outbox, delivery, storage, queue, bot, twilioWebhook, notifier, runTurn };
+  return { config, log, clock, data, registry, otp, outbox, delivery, storage, queue, bot, twilioWebhook, notifier, metrics, runTurn };
 }
 
 /**
@@ -168,18 +187,20 @@ function createSenders(
   clock: Clock,
   outbox: DevOutbox,
   delivery: DeliveryTracker,
+  metrics: Metrics,
   client?: Twilio.Twilio,
 ): { sms: SmsSender; otp: OtpService; messenger: ChannelMessenger } {
   if (!config.TWILIO_ACCOUNT_SID || !config.TWILIO_AUTH_TOKEN) {
-    return { sms: outbox, otp: new InMemoryOtpService(outbox, clock), messenger: new OutboxMessenger(outbox) };
+    const sms = new MeteredSmsSender(outbox, metrics);
+    return { sms, otp: new MeteredOtpService(new InMemoryOtpService(sms, clock), metrics), messenger: new OutboxMessenger(outbox) };
   }
   const twilioClient = client ?? createTwilioClient({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN });
   const statusCallbackUrl = config.twilioStatusUrl!;
-  const sms = new TwilioSmsSender({ client: twilioClient, from: config.TWILIO_SMS_FROM!, statusCallbackUrl, tracker: delivery, log });
+  const sms = new MeteredSmsSender(new TwilioSmsSender({ client: twilioClient, from: config.TWILIO_SMS_FROM!, statusCallbackUrl, tracker: delivery, log }), metrics);
   const otp = config.TWILIO_VERIFY_SERVICE_SID
     ? new TwilioVerifyOtpService({ client: twilioClient, serviceSid: config.TWILIO_VERIFY_SERVICE_SID, clock, log })
     : new InMemoryOtpService(sms, clock);
-  return { sms, otp, messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
+  return { sms, otp: new MeteredOtpService(otp, metrics), messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
 }
 
 function createEmbeddedRegistry(config: Config, data: ReferenceData, log: Logger, clock: Clock): Registry {

@@ -2,9 +2,11 @@ import { ActivityTypes, type ConversationState, type StatePropertyAccessor, type
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
 import { t } from '../i18n';
 import type { Logger } from '../log';
+import type { ConversationMetrics } from '../metrics/funnel';
 import { readGlobalCommand } from '../nlu/commands';
 import { detectLocale } from '../nlu/normalize';
 import type { Locale } from '../services/types';
+import { conversationKey } from '../../dialogs/deps';
 import { REGISTRATION_DIALOG, type RegistrationDialog } from '../../dialogs/registrationDialog';
 import { attachSession, isErased, markErased, newSession, type Session } from './session';
 
@@ -21,6 +23,7 @@ export class TasjilBot {
     registration: RegistrationDialog,
     private readonly defaultLocale: Locale,
     private readonly log: Logger,
+    private readonly metrics: ConversationMetrics,
   ) {
     this.sessions = conversationState.createProperty<Session>('session');
     this.dialogs = new DialogSet(conversationState.createProperty<DialogState>('dialogState'));
@@ -44,6 +47,15 @@ export class TasjilBot {
     if (isErased(turn)) await this.conversationState.delete(turn);
     // Written even when unchanged: the TTL counts from the user's last message, not from the last change.
     else await this.conversationState.saveChanges(turn, true);
+    this.countTurn(turn, session);
+  }
+
+  /** After the save: the metrics' expiry watch must not run ahead of the state's own TTL. */
+  private countTurn(turn: TurnContext, session: Session): void {
+    const key = conversationKey(turn);
+    this.metrics.turn(turn.activity.channelId, session.locale);
+    this.metrics.turnEnded(key, session);
+    if (isErased(turn)) this.metrics.conversationErased(key);
   }
 
   /** A new session speaks the language of the first message, or the default. */
