@@ -1,3 +1,5 @@
+import { FORM_FIELDS } from '../bot/session';
+
 /**
  * Every label value of every Tasjil metric comes from one of these closed sets. Callers pass a
  * typed value; `closedLabel` checks it again at run time, so a value that slipped past the types
@@ -19,13 +21,7 @@ export type LocaleLabel = (typeof LOCALES)[number];
  */
 export const STEPS = [
   'welcome',
-  'documentType',
-  'documentNumber',
-  'expiryDate',
-  'birthDate',
-  'phone',
-  'operator',
-  'email',
+  ...FORM_FIELDS,
   'summary',
   'lookup',
   'registryRetry',
