@@ -30,7 +30,7 @@ export class AccountActivationDialog extends ComponentDialog {
   ) {
     super(ACCOUNT_ACTIVATION_DIALOG);
     this.addDialog(new OtpPrompt(deps));
-    this.addDialog(new QuestionPrompt(retryQuestion(ACTIVATION_RETRY), contextFor));
+    this.addDialog(new QuestionPrompt(retryQuestion(ACTIVATION_RETRY), contextFor, deps.metrics));
     this.addDialog(
       new WaterfallDialog(ACTIVATION_WATERFALL, [
         this.sendCodeStep.bind(this),
@@ -78,6 +78,7 @@ export class AccountActivationDialog extends ComponentDialog {
         purpose: 'password',
         conversationKey: conversationKey(step.context),
       });
+      this.deps.metrics.registryAnswered(session);
       this.deps.log.info({ event: 'registry.activation', result: 'activated' }, 'account activated');
       await say(step.context, 'outcomes.B.done', {
         registrationNumber: result.registrationNumber,
@@ -86,6 +87,7 @@ export class AccountActivationDialog extends ComponentDialog {
       return step.endDialog({ activated: true } satisfies ActivationOutcome);
     } catch (error) {
       if (!(error instanceof RegistryUnavailableError)) throw error;
+      this.deps.metrics.registryUnavailable(session);
       this.deps.log.warn({ event: 'registry.activation', result: 'unavailable' }, 'activation failed: registry unavailable');
       return step.beginDialog(ACTIVATION_RETRY);
     }

@@ -2,6 +2,7 @@ import type { TurnContext } from 'botbuilder';
 import type { Clock } from '../src/clock';
 import type { ReferenceData } from '../src/data/load';
 import type { Logger } from '../src/log';
+import type { ConversationMetrics } from '../src/metrics/funnel';
 import type { OfficeFinder } from '../src/services/offices/officeFinder';
 import type { LookupGuard } from '../src/services/lookupGuard';
 import type { OtpService } from '../src/services/otp/otpService';
@@ -20,6 +21,8 @@ export interface DialogDeps {
   offices: OfficeFinder;
   clock: Clock;
   log: Logger;
+  /** The funnel: steps reached, re-asked questions, outcomes. Step and outcome names only. */
+  metrics: ConversationMetrics;
 }
 
 /** The key OTPs are filed under: one conversation, whatever the channel. */

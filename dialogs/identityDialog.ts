@@ -8,6 +8,7 @@ import type { TurnContext } from 'botbuilder';
 import { t } from '../src/i18n';
 import { formatDateForLocale } from '../src/nlu/dates';
 import type { ReferenceData } from '../src/data/load';
+import type { ConversationMetrics } from '../src/metrics/funnel';
 import { FORM_FIELDS, sessionOf, type FormAnswers, type FormField } from '../src/bot/session';
 import type { Answer, QuestionContext } from './question';
 import { QuestionPrompt } from './questionPrompt';
@@ -38,6 +39,7 @@ export class IdentityDialog extends ComponentDialog {
   constructor(
     private readonly data: ReferenceData,
     contextFor: (turn: TurnContext) => QuestionContext,
+    metrics: ConversationMetrics,
   ) {
     super(IDENTITY_DIALOG);
     const prompts = [
@@ -50,7 +52,7 @@ export class IdentityDialog extends ComponentDialog {
       emailQuestion(),
       summaryQuestion((ctx) => this.describeAnswers(ctx)),
     ];
-    for (const question of prompts) this.addDialog(new QuestionPrompt<unknown>(question as never, contextFor));
+    for (const question of prompts) this.addDialog(new QuestionPrompt<unknown>(question as never, contextFor, metrics));
     this.addDialog(
       new WaterfallDialog(IDENTITY_WATERFALL, [
         this.askDocumentTypeStep.bind(this),

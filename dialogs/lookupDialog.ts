@@ -23,7 +23,7 @@ export class LookupDialog extends ComponentDialog {
     contextFor: (turn: TurnContext) => QuestionContext,
   ) {
     super(LOOKUP_DIALOG);
-    this.addDialog(new QuestionPrompt(retryQuestion(REGISTRY_RETRY), contextFor));
+    this.addDialog(new QuestionPrompt(retryQuestion(REGISTRY_RETRY), contextFor, deps.metrics));
     this.addDialog(new WaterfallDialog(LOOKUP_WATERFALL, [this.lookUpStep.bind(this), this.retryStep.bind(this)]));
     this.initialDialogId = LOOKUP_WATERFALL;
   }
@@ -32,10 +32,12 @@ export class LookupDialog extends ComponentDialog {
     const session = sessionOf(step.context);
     if (session.lookup) return step.endDialog(session.lookup);
     const { form } = session;
+    this.deps.metrics.stepReached(session, 'lookup');
     // A document with too many mismatches is not looked up again for a while, from any conversation.
     if (await this.deps.lookupGuard.isLocked(form.documentType as IdTypeCode, form.documentNumber!)) {
       this.deps.log.warn({ event: 'registry.lookup_locked' }, 'look-up refused: too many mismatches for this document');
       await say(step.context, 'outcomes.mismatch.tooMany');
+      this.deps.metrics.ended(session, 'mismatch');
       forgetPersonalData(session);
       return step.endDialog(undefined);
     }
@@ -49,9 +51,11 @@ export class LookupDialog extends ComponentDialog {
       });
       this.deps.log.info({ event: 'registry.lookup', outcome: result.kind, ms: this.deps.clock.now() - started }, 'registry look-up');
       session.lookup = result;
+      this.deps.metrics.registryAnswered(session);
       return step.endDialog(result);
     } catch (error) {
       if (!(error instanceof RegistryUnavailableError)) throw error;
+      this.deps.metrics.registryUnavailable(session);
       this.deps.log.warn({ event: 'registry.unavailable', ms: this.deps.clock.now() - started }, 'registry unavailable');
       return step.beginDialog(REGISTRY_RETRY);
     }

@@ -39,9 +39,10 @@ export class NotRegisteredDialog extends ComponentDialog {
             labels: ctx.locale === 'ar' ? [c.shortAr, ...c.aliases, c.ar, c.shortFr, c.fr] : [c.shortFr, ...c.aliases, c.fr, c.shortAr, c.ar],
           })),
         contextFor,
+        deps.metrics,
       ),
     );
-    this.addDialog(new QuestionPrompt(this.cityQuestion(), contextFor));
+    this.addDialog(new QuestionPrompt(this.cityQuestion(), contextFor, deps.metrics));
     this.addDialog(
       new WaterfallDialog(NOT_REGISTERED_WATERFALL, [
         this.chooseCategoryStep.bind(this),

@@ -31,6 +31,7 @@ export class OtpPrompt extends Dialog {
 
   override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
     dc.activeDialog!.state = { unreadable: 0 } satisfies OtpPromptState;
+    this.deps.metrics.stepReached(sessionOf(dc.context), 'otp');
     await this.ask(dc.context);
     return Dialog.EndOfTurn;
   }
@@ -60,9 +61,11 @@ export class OtpPrompt extends Dialog {
     if (!new RegExp(`^\\d{${OTP_LENGTH}}$`).test(code)) {
       state.unreadable += 1;
       if (state.unreadable >= MAX_ATTEMPTS) {
+        this.deps.metrics.wayOut('otp');
         await say(dc.context, 'common.wayOut');
         return dc.endDialog({ gaveUp: true } satisfies OtpOutcome);
       }
+      this.deps.metrics.reprompted('otp');
       await say(dc.context, notACodeError(dc.context, code), { length: OTP_LENGTH });
       return Dialog.EndOfTurn;
     }

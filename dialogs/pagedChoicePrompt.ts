@@ -3,6 +3,8 @@ import type { TurnContext } from 'botbuilder';
 import { wordsInAnyLocale } from '../src/i18n';
 import { presentationOf } from '../src/channels/presentation';
 import { matchChoice, type ChoiceOption } from '../src/nlu/choices';
+import type { ConversationMetrics } from '../src/metrics/funnel';
+import { stepLabel } from '../src/metrics/labels';
 import { foldForMatching } from '../src/nlu/normalize';
 import type { Answer, QuestionContext } from './question';
 import { MAX_ATTEMPTS, MAX_ANSWER_LENGTH, hasOnlyAttachments } from './questionPrompt';
@@ -24,12 +26,14 @@ export class PagedChoicePrompt<T> extends Dialog {
     id: string,
     private readonly options: (ctx: QuestionContext) => ChoiceOption<T>[],
     private readonly contextFor: (turn: TurnContext) => QuestionContext,
+    private readonly metrics: ConversationMetrics,
   ) {
     super(id);
   }
 
   override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
     dc.activeDialog!.state = { page: 0, attempts: 0 } satisfies PagedState;
+    this.metrics.stepReached(this.contextFor(dc.context).session, stepLabel(this.id));
     await this.showPage(dc.context, 0);
     return Dialog.EndOfTurn;
   }
@@ -51,9 +55,11 @@ export class PagedChoicePrompt<T> extends Dialog {
 
     state.attempts += 1;
     if (state.attempts >= MAX_ATTEMPTS) {
+      this.metrics.wayOut(stepLabel(this.id));
       await dc.context.sendActivity(message(localize(ctx.turn, 'common.wayOut')));
       return dc.endDialog({ questionId: this.id, gaveUp: true } satisfies Answer<T>);
     }
+    this.metrics.reprompted(stepLabel(this.id));
     const error = hasOnlyAttachments(dc.context)
       ? 'errors.common.notText'
       : text.length > MAX_ANSWER_LENGTH

@@ -3,6 +3,8 @@ import type { TurnContext } from 'botbuilder';
 import { readYesNo } from '../src/nlu/choices';
 import { foldForMatching } from '../src/nlu/normalize';
 import { locationOf } from '../src/channels/location';
+import type { ConversationMetrics } from '../src/metrics/funnel';
+import { stepLabel } from '../src/metrics/labels';
 import type { Answer, Question, QuestionContext, ReadResult } from './question';
 import { localize, message, numberedList } from './say';
 
@@ -25,6 +27,7 @@ export class QuestionPrompt<T> extends Dialog {
   constructor(
     private readonly question: Question<T>,
     private readonly contextFor: (turn: TurnContext) => QuestionContext,
+    private readonly metrics: ConversationMetrics,
   ) {
     super(question.id);
   }
@@ -32,6 +35,7 @@ export class QuestionPrompt<T> extends Dialog {
   override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const state: PromptState = { attempts: 0 };
     dc.activeDialog!.state = state;
+    this.metrics.stepReached(this.contextFor(dc.context).session, stepLabel(this.id));
     await this.ask(dc.context);
     return Dialog.EndOfTurn;
   }
@@ -64,9 +68,11 @@ export class QuestionPrompt<T> extends Dialog {
 
     state.attempts += 1;
     if (state.attempts >= MAX_ATTEMPTS) {
+      this.metrics.wayOut(stepLabel(this.id));
       await dc.context.sendActivity(message(localize(ctx.turn, 'common.wayOut')));
       return this.finish(dc, { questionId: this.id, gaveUp: true });
     }
+    this.metrics.reprompted(stepLabel(this.id));
     await dc.context.sendActivity(message(localize(ctx.turn, result.error, result.vars)));
     await this.sendChoicesIfAny(dc.context);
     return Dialog.EndOfTurn;

@@ -7,6 +7,7 @@ import {
 } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
 import { forgetPersonalData, sessionOf } from '../src/bot/session';
+import type { DeliveredOutcome } from '../src/metrics/funnel';
 import { readGlobalCommand } from '../src/nlu/commands';
 import { MAX_MISMATCHES_PER_DOCUMENT } from '../src/services/lookupGuard';
 import type { LookupResult, MismatchField } from '../src/services/types';
@@ -34,7 +35,7 @@ export class RegistrationDialog extends ComponentDialog {
     contextFor: (turn: TurnContext) => QuestionContext,
   ) {
     super(REGISTRATION_DIALOG);
-    this.addDialog(new IdentityDialog(deps.data, contextFor));
+    this.addDialog(new IdentityDialog(deps.data, contextFor, deps.metrics));
     this.addDialog(new LookupDialog(deps, contextFor));
     this.addDialog(new AccountActivationDialog(deps, contextFor));
     this.addDialog(new NotRegisteredDialog(deps, contextFor));
@@ -65,6 +66,7 @@ export class RegistrationDialog extends ComponentDialog {
     if ((step.options as RegistrationOptions | undefined)?.correcting) return step.next();
     // Answers still here after a way-out: the user is picking up where they stopped, not starting over.
     const resuming = session.welcomed && Object.keys(session.form).length > 0;
+    if (!resuming) this.deps.metrics.conversationStarted(session);
     // A chat channel may know the user's first name (a WhatsApp profile): greet with it once.
     const name = (step.context.activity.channelData as { greetingName?: string } | undefined)?.greetingName;
     if (name && !session.welcomed) await say(step.context, 'welcome.named', { name });
@@ -118,7 +120,9 @@ export class RegistrationDialog extends ComponentDialog {
   private async closeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
     const outcome = step.result as ActivationOutcome | { done: true } | undefined;
     if (outcome && 'gaveUp' in outcome) return step.endDialog();
-    forgetPersonalData(sessionOf(step.context));
+    const session = sessionOf(step.context);
+    this.deps.metrics.ended(session, outcomeOf(session.lookup));
+    forgetPersonalData(session);
     await this.deps.otp.forget(conversationKey(step.context));
     await say(step.context, 'common.goodbye');
     return step.endDialog();
@@ -130,16 +134,30 @@ export class RegistrationDialog extends ComponentDialog {
     session.lookup = undefined;
     const { documentType, documentNumber } = session.form;
     const mismatches = await this.deps.lookupGuard.recordMismatch(documentType!, documentNumber!);
+    const kind = fields.length > 1 ? 'both' : fields[0]!;
+    this.deps.metrics.mismatched(kind);
     if (mismatches >= MAX_MISMATCHES_PER_DOCUMENT) {
       await say(step.context, 'outcomes.mismatch.tooMany');
+      this.deps.metrics.ended(session, 'mismatch');
       forgetPersonalData(session);
       return step.endDialog();
     }
-    const kind = fields.length > 1 ? 'both' : fields[0]!;
     await say(step.context, `outcomes.mismatch.${kind}`);
     if (fields.includes('birthDate')) delete session.form.birthDate;
     if (fields.includes('idExpiryDate')) delete session.form.expiryDate;
     return step.replaceDialog(REGISTRATION_WATERFALL, { correcting: true } satisfies RegistrationOptions);
+  }
+}
+
+/** The guide's outcome the close step follows: the look-up's answer tells which. */
+function outcomeOf(lookup: LookupResult | undefined): DeliveredOutcome {
+  switch (lookup?.kind) {
+    case 'registered':
+      return lookup.hasAccount ? 'A' : 'B';
+    case 'notRegistered':
+      return 'C';
+    default: // notSubject: a mismatch never reaches the close step
+      return 'D';
   }
 }
 

@@ -30,6 +30,8 @@ import {
 } from './pipeline/contacts';
 import { RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from './pipeline/redisContacts';
 import { RedisTurnQueue } from './pipeline/redisTurnQueue';
+import { MeteredOtpService, MeteredRegistry, MeteredSmsRenderer, MeteredSmsSender } from './metrics/metered';
+import { Metrics } from './metrics/metrics';
 import { InProcessTurnQueue, type TurnQueue } from './pipeline/turnQueue';
 import { InMemoryLookupGuard, type LookupGuard } from './services/lookupGuard';
 import { RedisLookupGuard } from './services/redisLookupGuard';
@@ -69,6 +71,8 @@ export interface App {
   bot: TasjilBot;
   twilioWebhook: TwilioWebhook;
   notifier: ProactiveNotifier;
+  /** Prometheus metrics of this instance (GET /metrics). */
+  metrics: Metrics;
   /** Runs one turn, after the turns of the same conversation that arrived before it. */
   runTurn(turn: TurnContext): Promise<void>;
   /** Whether the shared state answers (always true in memory). */
@@ -91,11 +95,25 @@ export interface AppOverrides {
 export function createApp(config: Config, log: Logger, overrides: AppOverrides = {}): App {
   const clock = overrides.clock ?? systemClock;
   const data = loadReferenceData();
-  const registry = overrides.registry ?? createRegistry(config, data, log, clock);
-  const outbox = new DevOutbox(clock, log);
+  /** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
+  const stateKey = (channel: string, contact: string) => `${channel}/conversations/${contact}/`;
   const stores = createStores(config, log, clock);
   const { storage, delivery, queue } = stores;
-  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, stores, overrides.twilioClient);
+  const metrics = new Metrics({
+    clock,
+    conversationTtlSeconds: config.CONVERSATION_TTL_SECONDS,
+    // A conversation key is `<channel>:<conversation id>` (dialogs/deps.ts conversationKey).
+    conversationAlive: async (conversationKey) => {
+      const split = conversationKey.indexOf(':');
+      const key = stateKey(conversationKey.slice(0, split), conversationKey.slice(split + 1));
+      return (await storage.read([key]))[key] !== undefined;
+    },
+    onSweepError: (error) => log.warn({ event: 'metrics.sweep_failed', error: error.message }, 'expired conversations not counted this time'),
+  });
+  // Every registry implementation is timed the same way, at this one seam.
+  const registry = new MeteredRegistry(overrides.registry ?? createRegistry(config, data, log, clock), metrics);
+  const outbox = new DevOutbox(clock, log);
+  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, stores, metrics, overrides.twilioClient);
   const conversationState = new VersionedConversationState(storage);
 
   const deps: DialogDeps = {
@@ -108,22 +126,21 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     offices: new OfficeFinder(data),
     clock,
     log,
+    metrics: metrics.funnel,
   };
   const contextFor = (turn: TurnContext): QuestionContext => {
     const session = sessionOf(turn);
     return { turn, session, locale: session.locale, today: todayInMorocco(clock) };
   };
-  const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log);
+  const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log, metrics.funnel);
   const runTurn = (turn: TurnContext) => queue.run(`${turn.activity.channelId}:${turn.activity.conversation?.id ?? ''}`, () => bot.onTurn(turn));
 
   // Chat channels through Twilio.
   const renderers: Record<'whatsapp' | 'sms', ChannelRenderer> = {
     whatsapp: new WhatsAppRenderer({ quickReply2: config.TWILIO_QUICK_REPLY_2_SID, quickReply3: config.TWILIO_QUICK_REPLY_3_SID }),
-    sms: new SmsRenderer(),
+    sms: new MeteredSmsRenderer(new SmsRenderer(), metrics),
   };
   const { contacts, optOuts } = stores;
-  /** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
-  const stateKey = (channel: string, contact: string) => `${channel}/conversations/${contact}/`;
   const localeOf = async (channel: string, contact: string): Promise<Locale> => {
     const key = stateKey(channel, contact);
     const stored = (await storage.read([key]))[key] as { session?: Session } | undefined;
@@ -160,6 +177,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     },
     log,
     clock,
+    metrics,
     adapter,
     queue,
     onTurn: (turn) => bot.onTurn(turn),
@@ -174,6 +192,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     eraseConversation: async (channel, contact) => {
       await storage.delete([stateKey(channel, contact)]);
       await otp.forget(`${channel}:${contact}`);
+      metrics.funnel.conversationErased(`${channel}:${contact}`);
     },
   });
 
@@ -193,6 +212,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     bot,
     twilioWebhook,
     notifier,
+    metrics,
     runTurn,
     isStateReady: async () => (redis ? redis.isReady && (await redis.ping().then((pong) => pong === 'PONG', () => false)) : true),
     close: async () => {
@@ -262,6 +282,7 @@ function createSenders(
   clock: Clock,
   outbox: DevOutbox,
   stores: Stores,
+  metrics: Metrics,
   client?: Twilio.Twilio,
 ): { sms: SmsSender; otp: OtpService; messenger: ChannelMessenger } {
   const { redis, keys } = stores;
@@ -270,17 +291,21 @@ function createSenders(
   const ownOtp = (sms: SmsSender): OtpService =>
     redis && keys ? new RedisOtpService({ sms, redis, hashSecret: keys.hashSecret, clock, prefix }) : new InMemoryOtpService(sms, clock);
   if (!config.TWILIO_ACCOUNT_SID || !config.TWILIO_AUTH_TOKEN) {
-    return { sms: outbox, otp: ownOtp(outbox), messenger: new OutboxMessenger(outbox) };
+    const sms = new MeteredSmsSender(outbox, metrics);
+    return { sms, otp: new MeteredOtpService(ownOtp(sms), metrics), messenger: new OutboxMessenger(outbox) };
   }
   const twilioClient = client ?? createTwilioClient({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN });
   const statusCallbackUrl = config.twilioStatusUrl!;
-  const sms = new TwilioSmsSender({ client: twilioClient, from: config.TWILIO_SMS_FROM!, statusCallbackUrl, tracker: stores.delivery, log });
+  const sms = new MeteredSmsSender(
+    new TwilioSmsSender({ client: twilioClient, from: config.TWILIO_SMS_FROM!, statusCallbackUrl, tracker: stores.delivery, log }),
+    metrics,
+  );
   // Verify keeps the code; the send limits per number are ours, shared through Redis when there is one.
   const limits = redis && keys ? new RedisOtpSendLimits(redis, keys.hashSecret, clock, { prefix }) : undefined;
   const otp = config.TWILIO_VERIFY_SERVICE_SID
     ? new TwilioVerifyOtpService({ client: twilioClient, serviceSid: config.TWILIO_VERIFY_SERVICE_SID, clock, log, limits })
     : ownOtp(sms);
-  return { sms, otp, messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
+  return { sms, otp: new MeteredOtpService(otp, metrics), messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
 }
 
 /** With REGISTRY_URL: the registry over HTTP (contract/registry.openapi.yaml). Without: the people file, in process. */

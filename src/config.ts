@@ -62,6 +62,9 @@ const schema = z.object({
   REGISTRY_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(60000).default(4000)),
   REGISTRY_PEOPLE_FILE: optionalString,
   REGISTRY_PORT: port(3980),
+
+  // Long enough not to be guessed; a token with spaces could not travel in one Authorization header.
+  METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().regex(/^\S{16,}$/, 'at least 16 characters, no spaces').optional()),
 });
 
 export type RawConfig = z.infer<typeof schema>;

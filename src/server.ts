@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
   CloudAdapter,
@@ -8,6 +9,7 @@ import restify, { type Request, type Response, type Server } from 'restify';
 import type { App } from './app';
 import { InboundTextMiddleware } from './channels/inboundText';
 import { turnErrorHandler } from './channels/turnError';
+import type { RejectionLabel } from './metrics/labels';
 import { isDateRecognizerWarm } from './nlu/dates';
 
 /** Bot Framework activities are small; anything bigger is not a chat message. */
@@ -45,8 +47,9 @@ export function createServer(app: App): Server {
           // request names: an open relay. Serve only this machine, and reply only to this machine.
           const refusal = refuseNonLoopback(req);
           if (refusal) {
-            log.warn({ event: 'botframework.refused', reason: refusal }, 'Bot Framework request refused');
-            res.send(403, { error: 'forbidden', reason: refusal });
+            app.metrics.webhookRejected('botframework', refusal.code);
+            log.warn({ event: 'botframework.refused', reason: refusal.reason }, 'Bot Framework request refused');
+            res.send(403, { error: 'forbidden', reason: refusal.reason });
             return;
           }
         }
@@ -68,6 +71,19 @@ export function createServer(app: App): Server {
     };
     const ready = Object.values(checks).every(Boolean);
     res.send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  // Served in production too: that is where Prometheus scrapes. No label carries personal data;
+  // volumes are still nobody else's business, hence METRICS_TOKEN (or a rule at the ingress).
+  server.get('/metrics', async (req: Request, res: Response) => {
+    if (config.METRICS_TOKEN && !hasBearer(req, config.METRICS_TOKEN)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      res.send(401, { error: 'unauthorized' });
+      return;
+    }
+    const body = await app.metrics.render();
+    res.setHeader('content-type', app.metrics.contentType);
+    res.sendRaw(200, body);
   });
 
   if (!config.isProduction) {
@@ -100,9 +116,20 @@ function isLoopbackUrl(url: unknown): boolean {
   }
 }
 
-function refuseNonLoopback(req: Request): string | undefined {
-  if (!isLoopbackAddress(req.socket.remoteAddress)) return 'caller is not on this machine';
+function refuseNonLoopback(req: Request): { code: RejectionLabel; reason: string } | undefined {
+  if (!isLoopbackAddress(req.socket.remoteAddress)) return { code: 'caller-not-loopback', reason: 'caller is not on this machine' };
   const body = (req.body ?? {}) as { serviceUrl?: unknown; deliveryMode?: unknown };
-  if (body.deliveryMode !== 'expectReplies' && !isLoopbackUrl(body.serviceUrl)) return 'serviceUrl is not on this machine';
+  if (body.deliveryMode !== 'expectReplies' && !isLoopbackUrl(body.serviceUrl)) {
+    return { code: 'service-url-not-loopback', reason: 'serviceUrl is not on this machine' };
+  }
   return undefined;
+}
+
+/** `Authorization: Bearer <token>`, compared in constant time (the token is a secret). */
+function hasBearer(req: Request, token: string): boolean {
+  const match = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '');
+  if (!match) return false;
+  const given = Buffer.from(match[1]!);
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

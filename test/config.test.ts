@@ -43,6 +43,8 @@ describe('configuration', () => {
     [{ REGISTRY_TIMEOUT_MS: 'soon' }, 'REGISTRY_TIMEOUT_MS'],
     [{ MicrosoftAppId: 'app-id' }, 'MicrosoftAppPassword'],
     [{ MicrosoftAppType: 'Anything' }, 'MicrosoftAppType'],
+    [{ METRICS_TOKEN: 'too-short' }, 'METRICS_TOKEN'],
+    [{ METRICS_TOKEN: 'long enough but with spaces' }, 'METRICS_TOKEN'],
   ])('a wrong value stops the start, naming the variable: %o', (env, variable) => {
     const problems = problemsOf(env);
     expect(problems.some((p) => p.startsWith(`${variable}:`))).toBe(true);

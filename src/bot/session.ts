@@ -1,4 +1,5 @@
 import type { TurnContext } from 'botbuilder';
+import type { FunnelProgress } from '../metrics/funnel';
 import type { IdTypeCode, IsoDate, Locale, LookupResult } from '../services/types';
 
 /** The portal's form, in its order (guide: "Personal information"). */
@@ -37,6 +38,8 @@ export interface Session {
   form: FormAnswers;
   /** The registry's answer for the confirmed form, kept so a retry never calls the registry twice. */
   lookup?: LookupResult;
+  /** Which steps this conversation reached, for the metrics funnel (step names only). */
+  funnel?: FunnelProgress;
 }
 
 export function newSession(locale: Locale): Session {

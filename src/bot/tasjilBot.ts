@@ -2,9 +2,11 @@ import { ActivityTypes, type ConversationState, type StatePropertyAccessor, type
 import { DialogSet, DialogTurnStatus, type DialogContext, type DialogState } from 'botbuilder-dialogs';
 import { t } from '../i18n';
 import type { Logger } from '../log';
+import type { ConversationMetrics } from '../metrics/funnel';
 import { readGlobalCommand } from '../nlu/commands';
 import { detectLocale } from '../nlu/normalize';
 import type { Locale } from '../services/types';
+import { conversationKey } from '../../dialogs/deps';
 import { REGISTRATION_DIALOG, type RegistrationDialog } from '../../dialogs/registrationDialog';
 import { StaleWriteError } from '../state/errors';
 import { attachSession, isErased, markErased, newSession, type Session } from './session';
@@ -22,6 +24,7 @@ export class TasjilBot {
     registration: RegistrationDialog,
     private readonly defaultLocale: Locale,
     private readonly log: Logger,
+    private readonly metrics: ConversationMetrics,
   ) {
     this.sessions = conversationState.createProperty<Session>('session');
     this.dialogs = new DialogSet(conversationState.createProperty<DialogState>('dialogState'));
@@ -44,22 +47,33 @@ export class TasjilBot {
 
     if (isErased(turn)) await this.conversationState.delete(turn);
     // Written even when unchanged: the TTL counts from the user's last message, not from the last change.
-    else await this.save(turn, session);
+    else if (!(await this.save(turn, session))) return;
+    this.countTurn(turn, session);
+  }
+
+  /** After the save: the metrics' expiry watch must not run ahead of the state's own TTL. */
+  private countTurn(turn: TurnContext, session: Session): void {
+    const key = conversationKey(turn);
+    this.metrics.turn(turn.activity.channelId, session.locale);
+    this.metrics.turnEnded(key, session);
+    if (isErased(turn)) this.metrics.conversationErased(key);
   }
 
   /**
    * Another turn of this conversation saved first (only possible when a turn outlived its lock):
    * this turn's answers are not applied, so its replies must not be sent either — the user is asked
-   * to write again, and the conversation stays as the other turn left it.
+   * to write again, and the conversation stays as the other turn left it. False when discarded.
    */
-  private async save(turn: TurnContext, session: Session): Promise<void> {
+  private async save(turn: TurnContext, session: Session): Promise<boolean> {
     try {
       await this.conversationState.saveChanges(turn, true);
+      return true;
     } catch (error) {
       if (!(error instanceof StaleWriteError)) throw error;
       this.log.warn({ event: 'state.stale_write', channel: turn.activity.channelId }, 'turn discarded: the conversation changed meanwhile');
       turn.bufferedReplyActivities.splice(0);
       await turn.sendActivity(t(session.locale, 'common.error'));
+      return false;
     }
   }
 

@@ -4,6 +4,7 @@ import twilio from 'twilio';
 import type { Clock } from '../../clock';
 import { t, wordsInAnyLocale } from '../../i18n';
 import type { Logger } from '../../log';
+import type { RejectionLabel, WebhookRouteLabel } from '../../metrics/labels';
 import { detectLocale, foldForMatching } from '../../nlu/normalize';
 import type { ContactActivity, MessageDedupe, OptOuts } from '../../pipeline/contacts';
 import type { TurnQueue } from '../../pipeline/turnQueue';
@@ -38,6 +39,8 @@ export interface TwilioWebhookDeps {
   options: TwilioWebhookOptions;
   log: Logger;
   clock: Clock;
+  /** Requests refused before any turn, by route and reason. */
+  metrics: { webhookRejected(route: WebhookRouteLabel, reason: RejectionLabel): void };
   adapter: TwilioAdapter;
   queue: TurnQueue;
   onTurn: (turn: TurnContext) => Promise<void>;
@@ -75,10 +78,10 @@ export class TwilioWebhook {
   }
 
   private async handleMessage(req: Request, res: Response, seen: { inbound?: TwilioInbound }): Promise<void> {
-    const params = this.authenticate(req, res, this.deps.options.messagesUrl);
+    const params = this.authenticate(req, res, 'twilio_messages', this.deps.options.messagesUrl);
     if (!params) return;
     const parsed = TwilioInboundSchema.safeParse(params);
-    if (!parsed.success) return this.reject(res, 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
+    if (!parsed.success) return this.reject(res, 'twilio_messages', 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
     const inbound = parsed.data;
     seen.inbound = inbound;
     if (!(await this.deps.dedupe.firstSeen(inbound.MessageSid))) {
@@ -101,10 +104,10 @@ export class TwilioWebhook {
 
   /** POST /api/twilio/status: delivery reports of what we sent. */
   async status(req: Request, res: Response): Promise<void> {
-    const params = this.authenticate(req, res, this.deps.options.statusUrl);
+    const params = this.authenticate(req, res, 'twilio_status', this.deps.options.statusUrl);
     if (!params) return;
     const parsed = TwilioStatusSchema.safeParse(params);
-    if (!parsed.success) return this.reject(res, 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
+    if (!parsed.success) return this.reject(res, 'twilio_status', 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
     const { MessageSid, MessageStatus, ErrorCode } = parsed.data;
     const learnt = await this.deps.delivery.report(MessageSid, MessageStatus, ErrorCode);
     this.deps.log.info({ event: 'twilio.status', status: MessageStatus, errorCode: ErrorCode, purpose: learnt?.purpose }, 'delivery report');
@@ -167,20 +170,21 @@ export class TwilioWebhook {
   }
 
   /** The posted parameters, or undefined once a 403 was sent. */
-  private authenticate(req: Request, res: Response, url: string | undefined): Record<string, string | string[]> | undefined {
+  private authenticate(req: Request, res: Response, route: WebhookRouteLabel, url: string | undefined): Record<string, string | string[]> | undefined {
     const raw = typeof req.body === 'string' ? req.body : Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
     const params = parseFormBody(raw);
     const { authToken } = this.deps.options;
     if (!authToken) return params;
     const signature = req.header('x-twilio-signature');
     if (!signature || !url || !twilio.validateRequest(authToken, signature, url, params)) {
-      this.reject(res, 403, signature ? 'bad-signature' : 'no-signature');
+      this.reject(res, route, 403, signature ? 'bad-signature' : 'no-signature');
       return undefined;
     }
     return params;
   }
 
-  private reject(res: Response, status: 400 | 403, reason: string, detail?: string): void {
+  private reject(res: Response, route: WebhookRouteLabel, status: 400 | 403, reason: RejectionLabel, detail?: string): void {
+    this.deps.metrics.webhookRejected(route, reason);
     this.deps.log.warn({ event: 'twilio.rejected', status, reason, field: detail }, 'Twilio webhook rejected');
     res.send(status, { error: reason });
   }

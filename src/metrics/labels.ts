@@ -1,0 +1,85 @@
+import { FORM_FIELDS } from '../bot/session';
+
+/**
+ * Every label value of every Tasjil metric comes from one of these closed sets. Callers pass a
+ * typed value; `closedLabel` checks it again at run time, so a value that slipped past the types
+ * (a dialog id built at run time, a provider's status) becomes "other" — a free string, such as a
+ * phone number or an ID number, can never become a label.
+ */
+
+/** Channels we know by their Bot Framework channel id; anything else is "other". */
+export const CHANNELS = ['whatsapp', 'sms', 'emulator', 'directline', 'webchat', 'chat', 'test', 'other'] as const;
+export type ChannelLabel = (typeof CHANNELS)[number];
+
+export const LOCALES = ['ar', 'fr'] as const;
+export type LocaleLabel = (typeof LOCALES)[number];
+
+/**
+ * Steps of the funnel, in conversation order: the welcome, the portal's form and its summary, the
+ * registry look-up (the summary was confirmed) and its "reply 1 to try again", then the questions
+ * of outcomes B (the code) and C (category, city). Step ids are the dialogs' own ids.
+ */
+export const STEPS = [
+  'welcome',
+  ...FORM_FIELDS,
+  'summary',
+  'lookup',
+  'registryRetry',
+  'otp',
+  'activationRetry',
+  'category',
+  'city',
+  'other',
+] as const;
+export type StepLabel = (typeof STEPS)[number];
+
+/**
+ * How a conversation ended. A–D are the guide's outcomes; "mismatch": stopped after too many
+ * identity mismatches for one document; "abandoned": silent past CONVERSATION_TTL_SECONDS, erased,
+ * opted out or restarted before any outcome; "registry_unavailable": the same, while the last
+ * registry call had failed (the user was left with "reply 1 to try again").
+ */
+export const OUTCOMES = ['A', 'B', 'C', 'D', 'mismatch', 'abandoned', 'registry_unavailable'] as const;
+export type OutcomeLabel = (typeof OUTCOMES)[number];
+
+/** What the registry said did not match (never the value). */
+export const MISMATCH_KINDS = ['birthDate', 'idExpiryDate', 'both'] as const;
+export type MismatchLabel = (typeof MISMATCH_KINDS)[number];
+
+export const OTP_SEND_RESULTS = ['sent', 'cooldown', 'hourly_limit', 'error'] as const;
+export type OtpSendLabel = (typeof OTP_SEND_RESULTS)[number];
+
+export const OTP_CHECK_RESULTS = ['verified', 'wrong', 'locked', 'expired', 'no_code', 'error'] as const;
+export type OtpCheckLabel = (typeof OTP_CHECK_RESULTS)[number];
+
+/** What an SMS carried: a code, a password, or a chat reply on the SMS channel. */
+export const SMS_PURPOSES = ['otp', 'password', 'reply'] as const;
+export type SmsPurposeLabel = (typeof SMS_PURPOSES)[number];
+
+export const SMS_ENCODINGS = ['GSM-7', 'UCS-2'] as const;
+export type SmsEncodingLabel = (typeof SMS_ENCODINGS)[number];
+
+export const REGISTRY_OPERATIONS = ['lookup', 'activate'] as const;
+export type RegistryOperationLabel = (typeof REGISTRY_OPERATIONS)[number];
+
+/** "unavailable": the registry said it cannot answer now (RegistryUnavailableError); "error": anything else. */
+export const REGISTRY_RESULTS = ['ok', 'unavailable', 'error'] as const;
+export type RegistryResultLabel = (typeof REGISTRY_RESULTS)[number];
+
+export const WEBHOOK_ROUTES = ['twilio_messages', 'twilio_status', 'botframework'] as const;
+export type WebhookRouteLabel = (typeof WEBHOOK_ROUTES)[number];
+
+/** Why a webhook was refused before any turn ran. */
+export const REJECTION_REASONS = ['no-signature', 'bad-signature', 'malformed', 'caller-not-loopback', 'service-url-not-loopback', 'other'] as const;
+export type RejectionLabel = (typeof REJECTION_REASONS)[number];
+
+/** What a label value is replaced with when it is not in its set. */
+export const UNKNOWN_LABEL = 'other';
+
+/** `value` if it belongs to `allowed`, else "other": the only way a label value is chosen. */
+export function closedLabel<T extends string>(allowed: readonly T[], value: string | undefined): T | typeof UNKNOWN_LABEL {
+  return value !== undefined && (allowed as readonly string[]).includes(value) ? (value as T) : UNKNOWN_LABEL;
+}
+
+export const channelLabel = (channelId: string | undefined): ChannelLabel => closedLabel(CHANNELS, channelId);
+export const stepLabel = (dialogId: string | undefined): StepLabel => closedLabel(STEPS, dialogId);

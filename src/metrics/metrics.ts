@@ -1,0 +1,117 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { countSmsSegments } from '../channels/sms/encoding';
+import { ClosedCounter, ClosedHistogram } from './closed';
+import { FunnelMetrics, type FunnelOptions } from './funnel';
+import {
+  OTP_CHECK_RESULTS,
+  OTP_SEND_RESULTS,
+  REGISTRY_OPERATIONS,
+  REGISTRY_RESULTS,
+  REJECTION_REASONS,
+  SMS_ENCODINGS,
+  SMS_PURPOSES,
+  WEBHOOK_ROUTES,
+  type OtpCheckLabel,
+  type OtpSendLabel,
+  type RegistryOperationLabel,
+  type RegistryResultLabel,
+  type RejectionLabel,
+  type SmsPurposeLabel,
+  type WebhookRouteLabel,
+} from './labels';
+
+/** The registry results that count as errors. */
+const REGISTRY_FAILURES = ['unavailable', 'error'] as const;
+
+/**
+ * Registry calls are expected well under REGISTRY_TIMEOUT_MS (4 s by default); the buckets resolve
+ * the fast answers and still show a registry creeping towards the timeout.
+ */
+const REGISTRY_SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8];
+
+/**
+ * The Prometheus metrics of one app instance: one prom-client Registry each, never the global
+ * default registry (tests build several apps in one process, and each must count only its own).
+ * Callers use the named methods; only this folder touches prom-client.
+ */
+export class Metrics {
+  readonly register = new Registry();
+  /** The bot and the dialogs record the conversation through this. */
+  readonly funnel: FunnelMetrics;
+  private readonly otpSends: ClosedCounter<{ result: typeof OTP_SEND_RESULTS }>;
+  private readonly otpChecks: ClosedCounter<{ result: typeof OTP_CHECK_RESULTS }>;
+  private readonly smsSent: ClosedCounter<{ purpose: typeof SMS_PURPOSES; encoding: typeof SMS_ENCODINGS }>;
+  private readonly smsSegments: ClosedCounter<{ purpose: typeof SMS_PURPOSES; encoding: typeof SMS_ENCODINGS }>;
+  private readonly smsFailures: ClosedCounter<{ purpose: typeof SMS_PURPOSES }>;
+  private readonly registrySeconds: ClosedHistogram<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_RESULTS }>;
+  private readonly registryErrors: ClosedCounter<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_FAILURES }>;
+  private readonly rejections: ClosedCounter<{ route: typeof WEBHOOK_ROUTES; reason: typeof REJECTION_REASONS }>;
+
+  constructor(options: FunnelOptions) {
+    const register = this.register;
+    // CPU, memory, heap, event-loop lag, GC, handles: the process itself, prefixed as prom-client does.
+    collectDefaultMetrics({ register });
+    this.funnel = new FunnelMetrics(register, options);
+    this.otpSends = new ClosedCounter(register, 'tasjil_otp_sends_total', 'Requests to send a one-time code, by result', { result: OTP_SEND_RESULTS });
+    this.otpChecks = new ClosedCounter(register, 'tasjil_otp_checks_total', 'Codes typed back and checked, by result', { result: OTP_CHECK_RESULTS });
+    this.smsSent = new ClosedCounter(register, 'tasjil_sms_sent_total', 'SMS handed to the provider, by purpose and encoding', { purpose: SMS_PURPOSES, encoding: SMS_ENCODINGS });
+    this.smsSegments = new ClosedCounter(register, 'tasjil_sms_segments_total', 'Billed SMS segments of those SMS, by purpose and encoding', {
+      purpose: SMS_PURPOSES,
+      encoding: SMS_ENCODINGS,
+    });
+    this.smsFailures = new ClosedCounter(register, 'tasjil_sms_send_failures_total', 'SMS the provider refused or could not take, by purpose', { purpose: SMS_PURPOSES });
+    this.registrySeconds = new ClosedHistogram(
+      register,
+      'tasjil_registry_request_duration_seconds',
+      'Registry calls, by operation and result',
+      { operation: REGISTRY_OPERATIONS, result: REGISTRY_RESULTS },
+      REGISTRY_SECONDS_BUCKETS,
+    );
+    this.registryErrors = new ClosedCounter(register, 'tasjil_registry_errors_total', 'Registry calls that failed, by operation and kind', {
+      operation: REGISTRY_OPERATIONS,
+      result: REGISTRY_FAILURES,
+    });
+    this.rejections = new ClosedCounter(register, 'tasjil_webhook_rejections_total', 'Webhook requests refused before any turn, by route and reason', {
+      route: WEBHOOK_ROUTES,
+      reason: REJECTION_REASONS,
+    });
+  }
+
+  otpSend(result: OtpSendLabel): void {
+    this.otpSends.inc({ result });
+  }
+
+  otpCheck(result: OtpCheckLabel): void {
+    this.otpChecks.inc({ result });
+  }
+
+  /** One SMS taken by the provider: its encoding and segments are computed from the body, which is not kept. */
+  smsAccepted(purpose: SmsPurposeLabel, body: string): void {
+    const { encoding, segments } = countSmsSegments(body);
+    this.smsSent.inc({ purpose, encoding });
+    this.smsSegments.inc({ purpose, encoding }, segments);
+  }
+
+  smsFailed(purpose: SmsPurposeLabel): void {
+    this.smsFailures.inc({ purpose });
+  }
+
+  registryCall(operation: RegistryOperationLabel, result: RegistryResultLabel, seconds: number): void {
+    this.registrySeconds.observe({ operation, result }, seconds);
+    if (result !== 'ok') this.registryErrors.inc({ operation, result });
+  }
+
+  webhookRejected(route: WebhookRouteLabel, reason: RejectionLabel): void {
+    this.rejections.inc({ route, reason });
+  }
+
+  get contentType(): string {
+    return this.register.contentType;
+  }
+
+  /** The Prometheus text exposition, after counting the conversations that expired since the last scrape. */
+  async render(): Promise<string> {
+    await this.funnel.open.sweep();
+    return this.register.metrics();
+  }
+}
