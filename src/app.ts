@@ -32,6 +32,7 @@ import { InMemoryDeliveryTracker, type DeliveryTracker } from './services/sms/de
 import { DevOutbox } from './services/sms/devOutbox';
 import { TwilioSmsSender } from './services/sms/twilioSmsSender';
 import type { Locale, Registry, SmsSender } from './services/types';
+import { SimulatorFeed } from './simulator/feed';
 import { ExpiringMemoryStorage } from './state/expiringMemoryStorage';
 
 export interface App {
@@ -49,6 +50,8 @@ export interface App {
   bot: TasjilBot;
   twilioWebhook: TwilioWebhook;
   notifier: ProactiveNotifier;
+  /** What the bot sent to simulated phones; present when the web simulator is enabled. */
+  simulator?: SimulatorFeed;
   /** Runs one turn, after the turns of the same conversation that arrived before it. */
   runTurn(turn: TurnContext): Promise<void>;
 }
@@ -70,7 +73,12 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   const registry = overrides.registry ?? createEmbeddedRegistry(config, data, log, clock);
   const outbox = new DevOutbox(clock, log);
   const delivery = new InMemoryDeliveryTracker(clock);
-  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, delivery, overrides.twilioClient);
+  const senders = createSenders(config, log, clock, outbox, delivery, overrides.twilioClient);
+  const { sms, otp } = senders;
+  // The simulator's conversations are answered into its feed, never sent to Twilio (simulator/feed.ts).
+  const simulator = config.simulatorEnabled ? new SimulatorFeed(clock) : undefined;
+  if (simulator) outbox.onMessage((message) => simulator.recordOutbox(message));
+  const messenger = simulator ? simulator.messenger(senders.messenger) : senders.messenger;
   const storage = new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock);
   const conversationState = new ConversationState(storage);
 
@@ -100,8 +108,6 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   };
   const contacts = new InMemoryContactActivity(clock);
   const optOuts = new InMemoryOptOuts();
-  /** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
-  const stateKey = (channel: string, contact: string) => `${channel}/conversations/${contact}/`;
   const localeOf = async (channel: string, contact: string): Promise<Locale> => {
     const key = stateKey(channel, contact);
     const stored = (await storage.read([key]))[key] as { session?: Session } | undefined;
@@ -155,7 +161,12 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     },
   });
 
-  return { config, log, clock, data, registry, otp, outbox, delivery, storage, queue, bot, twilioWebhook, notifier, runTurn };
+  return { config, log, clock, data, registry, otp, outbox, delivery, storage, queue, bot, twilioWebhook, notifier, simulator, runTurn };
+}
+
+/** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
+export function stateKey(channel: string, contact: string): string {
+  return `${channel}/conversations/${contact}/`;
 }
 
 /**

@@ -49,6 +49,9 @@ const schema = z.object({
   REGISTRY_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(60000).default(4000)),
   REGISTRY_PEOPLE_FILE: optionalString,
   REGISTRY_PORT: port(3980),
+
+  // Unset: the web simulator is served outside production only (it skips Twilio's signature check).
+  SIMULATOR_ENABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false'], 'true or false').optional()),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -60,6 +63,8 @@ export interface Config extends RawConfig {
   twilioStatusUrl?: string;
   isProduction: boolean;
   isDevelopment: boolean;
+  /** GET /simulator is served: SIMULATOR_ENABLED, by default on outside production only. */
+  simulatorEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -107,5 +112,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? raw.TWILIO_WEBHOOK_URL.replace(/\/messages(\/?)(\?.*)?$/, '/status$1') : undefined),
     isProduction: raw.NODE_ENV === 'production',
     isDevelopment: raw.NODE_ENV === 'development',
+    simulatorEnabled: raw.SIMULATOR_ENABLED ? raw.SIMULATOR_ENABLED === 'true' : raw.NODE_ENV !== 'production',
   };
 }

@@ -23,6 +23,11 @@ function main(): void {
     log.info({ event: 'server.listening', port: config.PORT, env: config.NODE_ENV }, `Tasjil listening on http://localhost:${config.PORT}`);
     if (!config.MicrosoftAppId) log.warn({ event: 'botframework.local_only' }, 'no MicrosoftAppId: /api/messages serves loopback callers only');
     if (!config.TWILIO_AUTH_TOKEN) log.warn({ event: 'twilio.unsigned' }, 'no TWILIO_AUTH_TOKEN: unsigned Twilio webhooks are accepted (development only)');
+    if (config.simulatorEnabled) {
+      const simulator = `http://localhost:${config.PORT}/simulator`;
+      if (config.isProduction) log.warn({ event: 'simulator.enabled' }, `web simulator enabled in production: anyone reaching ${simulator} can write as any number`);
+      else log.info({ event: 'simulator.enabled' }, `web simulator: ${simulator}`);
+    }
     if (!config.TWILIO_ACCOUNT_SID) log.info({ event: 'sms.dev_outbox' }, 'no TWILIO_ACCOUNT_SID: SMS go to the dev outbox, GET /dev/outbox');
     // The recognizer's first call takes seconds: pay it now, not on a worker's first date. /readyz waits for it.
     setImmediate(() => {
