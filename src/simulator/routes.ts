@@ -13,8 +13,8 @@ import { SIMULATOR_OUR_NUMBER, type FeedChannel, type SimulatorFeed } from './fe
 const PUBLIC_DIR = join(__dirname, 'public');
 const FILES = {
   '/simulator': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/simulator/simulator.css': { file: 'simulator.css', type: 'text/css; charset=utf-8' },
-  '/simulator/simulator.js': { file: 'simulator.js', type: 'text/javascript; charset=utf-8' },
+  '/simulator/page.css': { file: 'page.css', type: 'text/css; charset=utf-8' },
+  '/simulator/page.js': { file: 'page.js', type: 'text/javascript; charset=utf-8' },
 } as const;
 
 /** Only the page's own files and calls: no inline script, no third party, never framed. */
