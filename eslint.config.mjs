@@ -15,4 +15,12 @@ export default tseslint.config(
   },
   { files: ['src/cli/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'], rules: { 'no-console': 'off' } },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly' } } },
+  // The simulator's page runs in the browser as a classic script (no bundler): browser globals only.
+  {
+    files: ['src/simulator/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', localStorage: 'readonly', fetch: 'readonly', crypto: 'readonly', URLSearchParams: 'readonly', Option: 'readonly', setInterval: 'readonly' },
+    },
+  },
 );

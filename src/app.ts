@@ -47,6 +47,7 @@ import { RedisDeliveryTracker } from './services/sms/redisDeliveryTracker';
 import { DevOutbox } from './services/sms/devOutbox';
 import { TwilioSmsSender } from './services/sms/twilioSmsSender';
 import type { Locale, Registry, SmsSender } from './services/types';
+import { SimulatorFeed } from './simulator/feed';
 import { ExpiringMemoryStorage } from './state/expiringMemoryStorage';
 import { ephemeralStateKeys, type StateKeys } from './state/keys';
 import { createRedis, type RedisClient } from './state/redis';
@@ -73,6 +74,8 @@ export interface App {
   notifier: ProactiveNotifier;
   /** Prometheus metrics of this instance (GET /metrics). */
   metrics: Metrics;
+  /** What the bot sent to simulated phones; present when the web simulator is enabled. */
+  simulator?: SimulatorFeed;
   /** Runs one turn, after the turns of the same conversation that arrived before it. */
   runTurn(turn: TurnContext): Promise<void>;
   /** Whether the shared state answers (always true in memory). */
@@ -95,8 +98,6 @@ export interface AppOverrides {
 export function createApp(config: Config, log: Logger, overrides: AppOverrides = {}): App {
   const clock = overrides.clock ?? systemClock;
   const data = loadReferenceData();
-  /** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
-  const stateKey = (channel: string, contact: string) => `${channel}/conversations/${contact}/`;
   const stores = createStores(config, log, clock);
   const { storage, delivery, queue } = stores;
   const metrics = new Metrics({
@@ -113,7 +114,12 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   // Every registry implementation is timed the same way, at this one seam.
   const registry = new MeteredRegistry(overrides.registry ?? createRegistry(config, data, log, clock), metrics);
   const outbox = new DevOutbox(clock, log);
-  const { sms, otp, messenger } = createSenders(config, log, clock, outbox, stores, metrics, overrides.twilioClient);
+  const senders = createSenders(config, log, clock, outbox, stores, metrics, overrides.twilioClient);
+  const { sms, otp } = senders;
+  // The simulator's conversations are answered into its feed, never sent to Twilio (simulator/feed.ts).
+  const simulator = config.simulatorEnabled ? new SimulatorFeed(clock) : undefined;
+  if (simulator) outbox.onMessage((message) => simulator.recordOutbox(message));
+  const messenger = simulator ? simulator.messenger(senders.messenger) : senders.messenger;
   const conversationState = new VersionedConversationState(storage);
 
   const deps: DialogDeps = {
@@ -213,6 +219,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     twilioWebhook,
     notifier,
     metrics,
+    simulator,
     runTurn,
     isStateReady: async () => (redis ? redis.isReady && (await redis.ping().then((pong) => pong === 'PONG', () => false)) : true),
     close: async () => {
@@ -332,4 +339,9 @@ function createEmbeddedRegistry(config: Config, data: ReferenceData, log: Logger
   }
   log.info({ event: 'registry.people_file.loaded', people: people.length, skipped: problems.length }, 'embedded registry loaded');
   return new EmbeddedRegistry(people, clock);
+}
+
+/** ConversationState's key for a conversation: `<channel>/conversations/<id>/`. */
+export function stateKey(channel: string, contact: string): string {
+  return `${channel}/conversations/${contact}/`;
 }

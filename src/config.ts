@@ -65,6 +65,8 @@ const schema = z.object({
 
   // Long enough not to be guessed; a token with spaces could not travel in one Authorization header.
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().regex(/^\S{16,}$/, 'at least 16 characters, no spaces').optional()),
+  // Unset: the web simulator is served outside production only (it skips Twilio's signature check).
+  SIMULATOR_ENABLED: z.preprocess(emptyAsUndefined, z.enum(['true', 'false'], 'true or false').optional()),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -78,6 +80,8 @@ export interface Config extends RawConfig {
   twilioStatusUrl?: string;
   isProduction: boolean;
   isDevelopment: boolean;
+  /** GET /simulator is served: SIMULATOR_ENABLED, by default on outside production only. */
+  simulatorEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -135,5 +139,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? raw.TWILIO_WEBHOOK_URL.replace(/\/messages(\/?)(\?.*)?$/, '/status$1') : undefined),
     isProduction: raw.NODE_ENV === 'production',
     isDevelopment: raw.NODE_ENV === 'development',
+    simulatorEnabled: raw.SIMULATOR_ENABLED ? raw.SIMULATOR_ENABLED === 'true' : raw.NODE_ENV !== 'production',
   };
 }

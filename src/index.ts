@@ -25,6 +25,11 @@ function main(): void {
     if (!config.TWILIO_AUTH_TOKEN) log.warn({ event: 'twilio.unsigned' }, 'no TWILIO_AUTH_TOKEN: unsigned Twilio webhooks are accepted (development only)');
     log.info({ event: 'state.mode', mode: config.REDIS_URL ? 'redis' : 'memory' }, config.REDIS_URL ? 'state in Redis, shared by every instance' : 'state in memory (one instance)');
     if (config.isProduction && !config.METRICS_TOKEN) log.warn({ event: 'metrics.open' }, 'no METRICS_TOKEN: GET /metrics answers anyone who reaches it; restrict it at the ingress');
+    if (config.simulatorEnabled) {
+      const simulator = `http://localhost:${config.PORT}/simulator`;
+      if (config.isProduction) log.warn({ event: 'simulator.enabled' }, `web simulator enabled in production: anyone reaching ${simulator} can write as any number`);
+      else log.info({ event: 'simulator.enabled' }, `web simulator: ${simulator}`);
+    }
     if (!config.TWILIO_ACCOUNT_SID) log.info({ event: 'sms.dev_outbox' }, 'no TWILIO_ACCOUNT_SID: SMS go to the dev outbox, GET /dev/outbox');
     // The recognizer's first call takes seconds: pay it now, not on a worker's first date. /readyz waits for it.
     setImmediate(() => {

@@ -11,6 +11,7 @@ import { InboundTextMiddleware } from './channels/inboundText';
 import { turnErrorHandler } from './channels/turnError';
 import type { RejectionLabel } from './metrics/labels';
 import { isDateRecognizerWarm } from './nlu/dates';
+import { registerSimulator } from './simulator/routes';
 
 /** Bot Framework activities are small; anything bigger is not a chat message. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -91,6 +92,9 @@ export function createServer(app: App): Server {
       res.send(200, { messages: app.outbox.list() });
     });
   }
+
+  // The simulator skips Twilio's signature: only where it is enabled (by default outside production).
+  if (app.simulator) registerSimulator(server, app, app.simulator);
 
   server.on('restifyError', (req: Request, _res: Response, error: Error & { statusCode?: number }, next: (err?: unknown) => void) => {
     if ((error.statusCode ?? 500) >= 500) log.error({ event: 'http.error', route: req.getRoute()?.path, error: error.message }, 'request failed');

@@ -25,9 +25,10 @@ describe('locale catalogues', () => {
 
   // Log event names (`event: 'otp.send'`) look like keys and are not.
   it('hold every message key the code names', () => {
-    const sources = ['dialogs', 'src'].flatMap((dir) => listTs(join(__dirname, '..', dir)));
-    const keyPattern = /(?<!event: )'((?:prompts|errors|outcomes|common|help|commands|otp|sms|welcome)\.[A-Za-z0-9_.]+[A-Za-z0-9_])'/g;
-    const named = new Set(sources.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(keyPattern)].map((m) => m[1]!)));
+    // The simulator's page names its labels too (`data-i18n="simulator.send"`, `label('simulator.send')`).
+    const sources = ['dialogs', 'src'].flatMap((dir) => listSources(join(__dirname, '..', dir)));
+    const keyPattern = /(?<!event: )(['"])((?:prompts|errors|outcomes|common|help|commands|otp|sms|welcome|simulator)\.[A-Za-z0-9_.]+[A-Za-z0-9_])\1/g;
+    const named = new Set(sources.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(keyPattern)].map((m) => m[2]!)));
     expect(named.size).toBeGreaterThan(20);
     const missing = [...named].filter((key) => !hasKey('ar', key) || !hasKey('fr', key));
     expect(missing).toEqual([]);
@@ -39,8 +40,8 @@ describe('locale catalogues', () => {
   });
 });
 
-function listTs(dir: string): string[] {
+function listSources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? listTs(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+    entry.isDirectory() ? listSources(join(dir, entry.name)) : /\.(ts|js|html)$/.test(entry.name) ? [join(dir, entry.name)] : [],
   );
 }

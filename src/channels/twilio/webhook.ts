@@ -26,6 +26,10 @@ const TWILIO_ERROR_UNSUBSCRIBED = '21610';
 
 type Channel = 'whatsapp' | 'sms';
 
+/** What the webhook answers one message: TwiML message bodies, or a refusal. */
+export type WebhookAnswer = { status: 200; messages: string[] } | WebhookRefusal;
+export type WebhookRefusal = { status: 400 | 403; error: string };
+
 export interface TwilioWebhookOptions {
   /** Unset: unsigned requests are accepted (never in production: config refuses it). */
   authToken?: string;
@@ -66,27 +70,64 @@ export class TwilioWebhook {
 
   /** POST /api/twilio/messages. Never a 500: Twilio would retry, and the user would hear nothing. */
   async messages(req: Request, res: Response): Promise<void> {
+    await this.receive(() => this.authenticate(req, res, 'twilio_messages', this.deps.options.messagesUrl), (answer) => {
+      if (res.headersSent) return;
+      if (answer.status === 200) sendTwiml(res, answer.messages);
+      else res.send(answer.status, { error: answer.error });
+    });
+  }
+
+  /**
+   * The same pipeline for a caller in this process that is not Twilio (the web simulator): only
+   * the signature check is skipped, since there is no Twilio request to verify. Parsing, dedupe,
+   * opt-outs, the per-sender queue, rendering and the reply budget are the ones real messages get.
+   * `answer` is called once, as soon as the webhook would respond; later messages (buttons, a late
+   * reply) still go through the messenger.
+   */
+  async receiveTrusted(params: Record<string, string | string[]>, answer: (answer: WebhookAnswer) => void): Promise<void> {
+    await this.receive(() => params, answer);
+  }
+
+  /**
+   * Erases a conversation (state and pending codes) as an opt-out does, after the turns of that
+   * sender already queued: a reset must not race a turn that would save the state back.
+   */
+  async eraseTrusted(channel: Channel, contact: string): Promise<void> {
+    await this.deps.queue.run(`${channel}:${contact}`, () => this.deps.eraseConversation(channel, contact));
+  }
+
+  /** `params` yields the posted parameters, or undefined once authentication refused them. */
+  private async receive(params: () => Record<string, string | string[]> | undefined, answer: (answer: WebhookAnswer) => void): Promise<void> {
+    let answered = false;
+    const once = (a: WebhookAnswer) => {
+      if (answered) return;
+      answered = true;
+      answer(a);
+    };
     const seen: { inbound?: TwilioInbound } = {};
     try {
-      await this.handleMessage(req, res, seen);
+      const posted = params();
+      if (posted) await this.handleMessage(posted, once, seen);
     } catch (error) {
       // Redis unreachable or a user's queue too long: expected now and then, and the user is told.
       if (error instanceof StateUnavailableError) this.deps.log.warn({ event: 'state.unavailable', error: error.message }, 'state unavailable: user asked to try again');
       else this.deps.log.error({ event: 'twilio.error', error: (error as Error).message }, 'Twilio message failed');
-      if (!res.headersSent) sendTwiml(res, [apology(seen.inbound)]);
+      once({ status: 200, messages: [apology(seen.inbound)] });
     }
   }
 
-  private async handleMessage(req: Request, res: Response, seen: { inbound?: TwilioInbound }): Promise<void> {
-    const params = this.authenticate(req, res, 'twilio_messages', this.deps.options.messagesUrl);
-    if (!params) return;
+  private async handleMessage(
+    params: Record<string, string | string[]>,
+    answer: (answer: WebhookAnswer) => void,
+    seen: { inbound?: TwilioInbound },
+  ): Promise<void> {
     const parsed = TwilioInboundSchema.safeParse(params);
-    if (!parsed.success) return this.reject(res, 'twilio_messages', 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
+    if (!parsed.success) return answer(this.rejection('twilio_messages', 400, 'malformed', parsed.error.issues[0]?.path.join('.')));
     const inbound = parsed.data;
     seen.inbound = inbound;
     if (!(await this.deps.dedupe.firstSeen(inbound.MessageSid))) {
       this.deps.log.info({ event: 'twilio.duplicate' }, 'message already handled (Twilio retry)');
-      return sendTwiml(res, []);
+      return answer({ status: 200, messages: [] });
     }
     const channel = channelOf(inbound.From);
     const contact = bareAddress(inbound.From);
@@ -95,11 +136,11 @@ export class TwilioWebhook {
     const word = foldForMatching(inbound.Body);
     if (await this.deps.optOuts.isOptedOut(contact)) {
       // Out means out: nothing is sent (not even a second confirmation of a repeated STOP) until START.
-      if (!matches(word, 'answers.optIn')) return sendTwiml(res, []);
+      if (!matches(word, 'answers.optIn')) return answer({ status: 200, messages: [] });
       await this.deps.optOuts.optIn(contact);
       this.deps.log.info({ event: 'twilio.opt_in', channel }, 'contact opted back in');
-    } else if (matches(word, 'answers.optOut')) return this.optOut(res, channel, contact);
-    return this.converse(res, inbound, channel, contact);
+    } else if (matches(word, 'answers.optOut')) return this.optOut(answer, channel, contact);
+    return this.converse(answer, inbound, channel, contact);
   }
 
   /** POST /api/twilio/status: delivery reports of what we sent. */
@@ -107,7 +148,10 @@ export class TwilioWebhook {
     const params = this.authenticate(req, res, 'twilio_status', this.deps.options.statusUrl);
     if (!params) return;
     const parsed = TwilioStatusSchema.safeParse(params);
-    if (!parsed.success) return this.reject(res, 'twilio_status', 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
+    if (!parsed.success) {
+      const rejected = this.rejection('twilio_status', 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
+      return void res.send(rejected.status, { error: rejected.error });
+    }
     const { MessageSid, MessageStatus, ErrorCode } = parsed.data;
     const learnt = await this.deps.delivery.report(MessageSid, MessageStatus, ErrorCode);
     this.deps.log.info({ event: 'twilio.status', status: MessageStatus, errorCode: ErrorCode, purpose: learnt?.purpose }, 'delivery report');
@@ -120,7 +164,7 @@ export class TwilioWebhook {
     res.send(204);
   }
 
-  private async converse(res: Response, inbound: TwilioInbound, channel: Channel, contact: string): Promise<void> {
+  private async converse(answer: (answer: WebhookAnswer) => void, inbound: TwilioInbound, channel: Channel, contact: string): Promise<void> {
     const activity = twilioToActivity(inbound, new Date(this.deps.clock.now()));
     const conversationKey = `${channel}:${contact}`;
     const turn = this.deps.queue.run(conversationKey, () =>
@@ -131,27 +175,27 @@ export class TwilioWebhook {
       const rendered = await this.render(channel, contact, inTime.value);
       // Content templates (buttons) cannot travel in TwiML: then the whole turn goes by REST, in order.
       if (rendered.some((m) => m.contentSid)) {
-        sendTwiml(res, []);
+        answer({ status: 200, messages: [] });
         return this.sendLater(channel, contact, inbound.To, rendered);
       }
-      return sendTwiml(res, rendered.map((m) => m.body));
+      return answer({ status: 200, messages: rendered.map((m) => m.body) });
     }
     const locale = await this.deps.localeOf(channel, contact);
-    sendTwiml(res, [t(locale, 'common.checking')]);
+    answer({ status: 200, messages: [t(locale, 'common.checking')] });
     this.deps.log.warn({ event: 'twilio.reply_late', channel, budgetMs: this.deps.options.replyBudgetMs }, 'turn over budget: replying by REST');
     turn
       .then(async (replies) => this.sendLater(channel, contact, inbound.To, await this.render(channel, contact, replies)))
       .catch((error: Error) => this.deps.log.error({ event: 'twilio.reply_late.failed', error: error.message }, 'late reply failed'));
   }
 
-  private async optOut(res: Response, channel: Channel, contact: string): Promise<void> {
+  private async optOut(answer: (answer: WebhookAnswer) => void, channel: Channel, contact: string): Promise<void> {
     const locale = await this.deps.localeOf(channel, contact);
     await this.deps.optOuts.optOut(contact);
     // The number is out on both channels: its data goes on both too, as on error 21610.
     await Promise.all((['whatsapp', 'sms'] as const).map((c) => this.deps.eraseConversation(c, contact)));
     this.deps.log.info({ event: 'twilio.opt_out', channel, reason: 'keyword' }, 'contact opted out');
     // One last message confirms it; nothing more is sent until the contact writes START.
-    sendTwiml(res, this.deps.renderers[channel].render([{ text: t(locale, 'commands.optedOut'), choices: [] }], locale).map((m) => m.body));
+    answer({ status: 200, messages: this.deps.renderers[channel].render([{ text: t(locale, 'commands.optedOut'), choices: [] }], locale).map((m) => m.body) });
   }
 
   private async render(channel: Channel, contact: string, replies: Partial<Activity>[]): Promise<RenderedMessage[]> {
@@ -177,16 +221,17 @@ export class TwilioWebhook {
     if (!authToken) return params;
     const signature = req.header('x-twilio-signature');
     if (!signature || !url || !twilio.validateRequest(authToken, signature, url, params)) {
-      this.reject(res, route, 403, signature ? 'bad-signature' : 'no-signature');
+      const rejected = this.rejection(route, 403, signature ? 'bad-signature' : 'no-signature');
+      res.send(rejected.status, { error: rejected.error });
       return undefined;
     }
     return params;
   }
 
-  private reject(res: Response, route: WebhookRouteLabel, status: 400 | 403, reason: RejectionLabel, detail?: string): void {
+  private rejection(route: WebhookRouteLabel, status: 400 | 403, reason: RejectionLabel, detail?: string): WebhookRefusal {
     this.deps.metrics.webhookRejected(route, reason);
     this.deps.log.warn({ event: 'twilio.rejected', status, reason, field: detail }, 'Twilio webhook rejected');
-    res.send(status, { error: reason });
+    return { status, error: reason };
   }
 }
 
