@@ -37,6 +37,7 @@ import { InMemoryLookupGuard, type LookupGuard } from './services/lookupGuard';
 import { RedisLookupGuard } from './services/redisLookupGuard';
 import { OfficeFinder } from './services/offices/officeFinder';
 import { InMemoryOtpService, type OtpService } from './services/otp/otpService';
+import { RedisPendingVerifications } from './services/otp/pendingVerifications';
 import { RedisOtpSendLimits, RedisOtpService } from './services/otp/redisOtpService';
 import { TwilioVerifyOtpService } from './services/otp/twilioVerifyOtpService';
 import { EmbeddedRegistry } from './services/registry/embeddedRegistry';
@@ -310,7 +311,15 @@ function createSenders(
   // Verify keeps the code; the send limits per number are ours, shared through Redis when there is one.
   const limits = redis && keys ? new RedisOtpSendLimits(redis, keys.hashSecret, clock, { prefix }) : undefined;
   const otp = config.TWILIO_VERIFY_SERVICE_SID
-    ? new TwilioVerifyOtpService({ client: twilioClient, serviceSid: config.TWILIO_VERIFY_SERVICE_SID, clock, log, limits })
+    ? new TwilioVerifyOtpService({
+        client: twilioClient,
+        serviceSid: config.TWILIO_VERIFY_SERVICE_SID,
+        clock,
+        log,
+        limits,
+        // The instance that gets the typed code must know where Verify sent it.
+        pending: redis && keys ? new RedisPendingVerifications(redis, keys, { prefix }) : undefined,
+      })
     : ownOtp(sms);
   return { sms, otp: new MeteredOtpService(otp, metrics), messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../src/clock';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { connectTestClient, closeTestClient, deleteKeys, listKeys, newTestPrefix, TEST_REDIS_URL } from '../support/redis';
+import { FakeTwilio } from '../support/fakeTwilio';
 import { sampleRegistry, startTwilioServer, type Sender, type TwilioTestServer } from '../support/twilioServer';
 
 /**
@@ -128,6 +129,38 @@ describe('a user whose messages alternate between two instances', () => {
     expect(results.slice(0, 3).every((text) => text.includes('Écrivez le code à 6 chiffres'))).toBe(true);
     expect(results[3]).not.toContain('Écrivez le code à 6 chiffres');
     expect(smsTo('+212655443322')).toHaveLength(3);
+  });
+});
+
+describe('Twilio Verify behind two instances', () => {
+  it('the code Verify sent at one instance’s request is checked by the other', async () => {
+    const fake = new FakeTwilio();
+    await fake.start();
+    const verifyEnv = {
+      REDIS_URL: TEST_REDIS_URL,
+      STATE_ENCRYPTION_KEY,
+      REDIS_KEY_PREFIX: prefix,
+      TWILIO_VERIFY_SERVICE_SID: `VA${'fedcba9876543210'.repeat(2)}`,
+    };
+    const [one, two] = await Promise.all([
+      startTwilioServer({ fake, env: verifyEnv, clock, registry }),
+      startTwilioServer({ fake, env: verifyEnv, clock, registry }),
+    ]);
+    try {
+      const phone = '+212640000009';
+      const onOne = one.whatsapp(phone);
+      const onTwo = two.whatsapp(phone);
+      for (const text of ['Bonjour', '2', 'E1234567']) await onOne.say(text);
+      for (const text of ['31/12/2029', '09/09/1982', '1', '2', 'passer']) await onTwo.say(text);
+      expect((await onOne.say('oui')).text).toContain('Écrivez le code à 6 chiffres');
+      const code = fake.lastVerifyCode(phone)!;
+      expect(code).toMatch(/^\d{6}$/);
+      const done = await onTwo.say(code);
+      expect(done.text).toContain('444555666');
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+      await fake.stop();
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import { SmsSendError, twilioErrorDetails } from '../sms/twilioSmsSender';
 import type { Locale } from '../types';
 import { OtpSendLimits, type OtpSendLimiter, type OtpSendResult } from './otpLimits';
 import { OTP_LENGTH, OTP_MAX_ATTEMPTS, OTP_TTL_MS, type OtpService, type OtpVerifyResult } from './otpService';
+import { InMemoryPendingVerifications, type PendingVerification, type PendingVerifications } from './pendingVerifications';
 
 /** Verify errors we act on (https://www.twilio.com/docs/api/errors/<code>). */
 export const VERIFY_ERROR = {
@@ -14,8 +15,6 @@ export const VERIFY_ERROR = {
   /** 429 on a check: Verify's own limit of 5 check attempts per verification was reached. */
   MAX_CHECK_ATTEMPTS: 60202,
 } as const;
-
-const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 /** Twilio Verify could not check a code (unreachable, 5xx): the try was not counted; the user may try again. */
 export class OtpCheckError extends Error {
@@ -30,16 +29,6 @@ export class OtpCheckError extends Error {
   }
 }
 
-/** The verification a conversation is waiting on. The code itself is never here: Verify generates and keeps it. */
-interface PendingVerification {
-  phone: string;
-  sentAt: number;
-  /** Checks made, counted here too, so the user hears "n tries left" as with our own OTP service. */
-  attempts: number;
-  /** Verify said it no longer knows the verification (404): it expired or was used. */
-  gone: boolean;
-}
-
 export interface TwilioVerifyOtpServiceOptions {
   client: twilio.Twilio;
   /** `TWILIO_VERIFY_SERVICE_SID` (VA…). */
@@ -48,6 +37,8 @@ export interface TwilioVerifyOtpServiceOptions {
   log: Logger;
   /** Send limits per number; shared with whatever else sends codes, if anything. */
   limits?: OtpSendLimiter;
+  /** Which number each conversation's code went to; default: this process's memory. */
+  pending?: PendingVerifications;
 }
 
 /**
@@ -58,13 +49,12 @@ export interface TwilioVerifyOtpServiceOptions {
  * expired). Verify's defaults match ours: the code lives 10 minutes and allows 5 checks.
  */
 export class TwilioVerifyOtpService implements OtpService {
-  private readonly pending = new Map<string, PendingVerification>();
+  private readonly pending: PendingVerifications;
   private readonly limits: OtpSendLimiter;
-  private lastSweep: number;
 
   constructor(private readonly options: TwilioVerifyOtpServiceOptions) {
     this.limits = options.limits ?? new OtpSendLimits(options.clock);
-    this.lastSweep = options.clock.now();
+    this.pending = options.pending ?? new InMemoryPendingVerifications(options.clock);
   }
 
   private get service() {
@@ -75,7 +65,6 @@ export class TwilioVerifyOtpService implements OtpService {
     const allowed = await this.limits.take(phone);
     if (!allowed.ok) return allowed;
     const now = this.options.clock.now();
-    this.sweep(now);
     const recipient = maskPhone(phone);
     let sid: string;
     try {
@@ -93,14 +82,22 @@ export class TwilioVerifyOtpService implements OtpService {
     }
     // A resend to the same number within 10 minutes is the same verification at Verify (same
     // code); counting tries afresh here is harmless: Verify still stops at its own 5 (60202).
-    this.pending.set(conversationKey, { phone, sentAt: now, attempts: 0, gone: false });
+    await this.pending.set(conversationKey, { phone, sentAt: now, attempts: 0, gone: false });
     this.options.log.info({ event: 'otp.sent', sender: 'twilio-verify', recipient, sid }, 'verification sent by Twilio Verify');
     return { ok: true };
   }
 
   async verify(conversationKey: string, code: string): Promise<OtpVerifyResult> {
-    const pending = this.pending.get(conversationKey);
+    const pending = await this.pending.get(conversationKey);
     if (!pending) return { ok: false, reason: 'noCode' };
+    const result = await this.check(pending, code);
+    if (result.ok) await this.pending.delete(conversationKey);
+    else await this.pending.set(conversationKey, pending);
+    return result;
+  }
+
+  /** Checks the code with Verify, counting the try on `pending` (saved by the caller). */
+  private async check(pending: PendingVerification, code: string): Promise<OtpVerifyResult> {
     if (pending.attempts >= OTP_MAX_ATTEMPTS) return { ok: false, reason: 'locked' };
     if (pending.gone || this.options.clock.now() >= pending.sentAt + OTP_TTL_MS) return { ok: false, reason: 'expired' };
     pending.attempts += 1;
@@ -131,7 +128,6 @@ export class TwilioVerifyOtpService implements OtpService {
 
     switch (status) {
       case 'approved':
-        this.pending.delete(conversationKey);
         return { ok: true };
       case 'max_attempts_reached':
         pending.attempts = OTP_MAX_ATTEMPTS;
@@ -148,23 +144,11 @@ export class TwilioVerifyOtpService implements OtpService {
 
   async forget(conversationKey: string): Promise<void> {
     // Local only: the verification at Verify expires by itself within 10 minutes.
-    this.pending.delete(conversationKey);
+    await this.pending.delete(conversationKey);
   }
 
   private wrong(pending: PendingVerification): OtpVerifyResult {
     const attemptsLeft = OTP_MAX_ATTEMPTS - pending.attempts;
     return attemptsLeft > 0 ? { ok: false, reason: 'wrong', attemptsLeft } : { ok: false, reason: 'locked' };
-  }
-
-  /**
-   * Forgets, at most once an hour, conversations whose code expired over an hour ago (they would
-   * only hear 'expired'): memory stays bounded.
-   */
-  private sweep(now: number): void {
-    if (now - this.lastSweep < SWEEP_EVERY_MS) return;
-    this.lastSweep = now;
-    for (const [key, pending] of this.pending) {
-      if (now - pending.sentAt > OTP_TTL_MS + SWEEP_EVERY_MS) this.pending.delete(key);
-    }
   }
 }

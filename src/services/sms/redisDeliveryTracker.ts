@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Clock } from '../../clock';
 import { DEFAULT_KEY_PREFIX, type RedisClient } from '../../state/redis';
+import { openJson, sealJson } from '../../state/sealed';
 import type { StateKeys } from '../../state/keys';
 import { keyedId, RedisScript, stateCall } from '../../state/redisHelpers';
 import { DELIVERY_TRACKING_TTL_MS, FAILED_STATUSES, type DeliveryReport, type DeliveryTracker, type SentSms } from './deliveryTracker';
@@ -43,7 +43,7 @@ export class RedisDeliveryTracker implements DeliveryTracker {
 
   async sent(sid: string, sms: SentSms): Promise<void> {
     const key = this.entryKey(sid);
-    const fields = { p: sms.purpose, f: '0', t: String(this.clock.now()), d: this.seal(sid, { c: sms.conversationKey, to: sms.to }) };
+    const fields = { p: sms.purpose, f: '0', t: String(this.clock.now()), d: sealJson(this.keys, sid, { c: sms.conversationKey, to: sms.to }) };
     const multi = this.redis.multi().del(key).hSet(key, fields).pExpire(key, this.ttlMs);
     // The latest OTP replaces the previous one: a new code clears a failure of the old.
     if (sms.purpose === 'otp') multi.set(this.latestOtpKey(sms.conversationKey), sid, { expiration: { type: 'PX', value: this.ttlMs } });
@@ -56,7 +56,7 @@ export class RedisDeliveryTracker implements DeliveryTracker {
     if (!entry) return undefined;
     const [purpose, sentAt, sealed] = entry;
     if (!this.current(sentAt) || !sealed) return undefined;
-    const opened = this.open(sid, sealed);
+    const opened = openJson<Sealed>(this.keys, sid, sealed);
     if (!opened) return undefined;
     const report: DeliveryReport = { purpose: purpose as SentSms['purpose'], conversationKey: opened.c, to: opened.to, failed };
     const code = errorCodeOf(errorCode);
@@ -82,29 +82,6 @@ export class RedisDeliveryTracker implements DeliveryTracker {
 
   private latestOtpKey(conversationKey: string): string {
     return `${this.prefix}sms-otp:${keyedId(this.keys.hashSecret, 'sms-otp', conversationKey)}`;
-  }
-
-  private seal(sid: string, value: Sealed): string {
-    const { id, key } = this.keys.current;
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(sid));
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-    return [id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join(':');
-  }
-
-  /** Undefined when the key that sealed it is no longer configured, or the value was tampered with. */
-  private open(sid: string, sealed: string): Sealed | undefined {
-    const [id, iv, tag, ciphertext] = sealed.split(':');
-    const key = id === undefined ? undefined : this.keys.byId.get(id);
-    if (!key || iv === undefined || tag === undefined || ciphertext === undefined) return undefined;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url')).setAAD(Buffer.from(sid));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
-      return JSON.parse(plain) as Sealed;
-    } catch {
-      return undefined;
-    }
   }
 }
 
