@@ -107,8 +107,9 @@ export function phoneQuestion(): Question<string> {
     read: (text, ctx) => {
       const suggested = senderPhone(ctx);
       if (suggested && (readYesNo(text) === 'yes' || foldForMatching(text) === '1')) return { ok: true, value: suggested };
-      // "No" to the offered number: ask for the other one rather than "not a phone number".
-      if (suggested && readYesNo(text) === 'no') return { ok: false, error: 'errors.phone.otherNumber' };
+      // "No" to the offered number: ask for the other one rather than "not a phone number", and
+      // keep the three tries for typing it.
+      if (suggested && readYesNo(text) === 'no') return { ok: false, error: 'errors.phone.otherNumber', uncounted: true };
       const result = validatePhone(text);
       return result.ok ? { ok: true, value: result.value.e164 } : { ok: false, error: `errors.phone.${result.error}` };
     },

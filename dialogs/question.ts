@@ -16,7 +16,8 @@ export interface QuestionContext {
 export type ReadResult<T> =
   /** `confirm`: the key of a yes/no question to ask before accepting (e.g. an ambiguous two-digit year). */
   | { ok: true; value: T; confirm?: string }
-  | { ok: false; error: string; vars?: Vars };
+  /** `uncounted`: not a wrong answer but a step aside ("no" to an offered value): asked again without using up a try. */
+  | { ok: false; error: string; vars?: Vars; uncounted?: boolean };
 
 /**
  * One question of the conversation: how it is asked and how an answer is read. Reading is a pure

@@ -66,13 +66,13 @@ export class QuestionPrompt<T> extends Dialog {
       return this.finish(dc, { questionId: this.id, value: result.value });
     }
 
-    state.attempts += 1;
+    if (!result.uncounted) state.attempts += 1;
     if (state.attempts >= MAX_ATTEMPTS) {
       this.metrics.wayOut(stepLabel(this.id));
       await dc.context.sendActivity(message(localize(ctx.turn, 'common.wayOut')));
       return this.finish(dc, { questionId: this.id, gaveUp: true });
     }
-    this.metrics.reprompted(stepLabel(this.id));
+    if (!result.uncounted) this.metrics.reprompted(stepLabel(this.id));
     await dc.context.sendActivity(message(localize(ctx.turn, result.error, result.vars)));
     await this.sendChoicesIfAny(dc.context);
     return Dialog.EndOfTurn;
