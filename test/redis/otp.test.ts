@@ -1,5 +1,6 @@
 import { ManualClock } from '../../src/clock';
-import { OTP_MAX_ATTEMPTS, OTP_MAX_CODES_PER_HOUR, OTP_RESEND_COOLDOWN_MS, OTP_TTL_MS } from '../../src/services/otp/otpService';
+import { behavesAsAnOtpService } from '../support/otpServiceBehaviour';
+import { OTP_MAX_ATTEMPTS, OTP_MAX_CODES_PER_HOUR, OTP_RESEND_COOLDOWN_MS } from '../../src/services/otp/otpService';
 import { RedisOtpSendLimits, RedisOtpService } from '../../src/services/otp/redisOtpService';
 import type { OutboundSms, SmsSender } from '../../src/services/types';
 import { ephemeralStateKeys } from '../../src/state/keys';
@@ -44,76 +45,7 @@ function setUp(generate?: () => string) {
   return { prefix, hashSecret, clock, sent, otp, other, lastCode };
 }
 
-describe('RedisOtpService (as InMemoryOtpService)', () => {
-  it('sends a 6-digit code by SMS in the conversation language, and accepts it once', async () => {
-    const { otp, sent, lastCode } = setUp();
-    expect(await otp.send('c1', PHONE, 'fr')).toEqual({ ok: true });
-    expect(sent[0]).toMatchObject({ to: PHONE, locale: 'fr', purpose: 'otp', conversationKey: 'c1' });
-    expect(lastCode()).toMatch(/^\d{6}$/);
-    const code = lastCode();
-    expect(await otp.verify('c1', code)).toEqual({ ok: true });
-    expect(await otp.verify('c1', code)).toEqual({ ok: false, reason: 'noCode' });
-  });
-
-  it('counts wrong tries and locks the code after the last one, even for the right code', async () => {
-    const { otp, lastCode } = setUp();
-    await otp.send('c1', PHONE, 'ar');
-    const code = lastCode();
-    const wrong = code === '000000' ? '111111' : '000000';
-    for (let i = 1; i < OTP_MAX_ATTEMPTS; i++) {
-      expect(await otp.verify('c1', wrong)).toEqual({ ok: false, reason: 'wrong', attemptsLeft: OTP_MAX_ATTEMPTS - i });
-    }
-    expect(await otp.verify('c1', wrong)).toEqual({ ok: false, reason: 'locked' });
-    expect(await otp.verify('c1', code)).toEqual({ ok: false, reason: 'locked' });
-  });
-
-  it('refuses an expired code', async () => {
-    const { otp, clock, lastCode } = setUp();
-    await otp.send('c1', PHONE, 'fr');
-    clock.advance(OTP_TTL_MS);
-    expect(await otp.verify('c1', lastCode())).toEqual({ ok: false, reason: 'expired' });
-  });
-
-  it('makes the user wait between codes, and sends at most 3 codes an hour to one number', async () => {
-    const { otp, clock, sent } = setUp();
-    await otp.send('c1', PHONE, 'fr');
-    expect(await otp.send('c1', PHONE, 'fr')).toEqual({ ok: false, reason: 'cooldown', retryInSeconds: 60 });
-    clock.advance(OTP_RESEND_COOLDOWN_MS);
-    expect(await otp.send('c1', PHONE, 'fr')).toEqual({ ok: true });
-    clock.advance(OTP_RESEND_COOLDOWN_MS);
-    expect(await otp.send('other-conversation', PHONE, 'fr')).toEqual({ ok: true });
-    clock.advance(OTP_RESEND_COOLDOWN_MS);
-    expect(await otp.send('c1', PHONE, 'fr')).toEqual({ ok: false, reason: 'hourlyLimit' });
-    expect(sent).toHaveLength(OTP_MAX_CODES_PER_HOUR);
-    clock.advance(60 * 60 * 1000);
-    expect(await otp.send('c1', PHONE, 'fr')).toEqual({ ok: true });
-  });
-
-  it('the newest code replaces the previous one', async () => {
-    const { otp, clock, lastCode } = setUp();
-    await otp.send('c1', PHONE, 'fr');
-    const first = lastCode();
-    clock.advance(OTP_RESEND_COOLDOWN_MS);
-    await otp.send('c1', PHONE, 'fr');
-    const second = lastCode();
-    if (first !== second) expect(await otp.verify('c1', first)).toMatchObject({ ok: false, reason: 'wrong' });
-    expect(await otp.verify('c1', second)).toEqual({ ok: true });
-  });
-
-  it('forgets a pending code', async () => {
-    const { otp, lastCode } = setUp();
-    await otp.send('c1', PHONE, 'fr');
-    await otp.forget('c1');
-    expect(await otp.verify('c1', lastCode())).toEqual({ ok: false, reason: 'noCode' });
-  });
-
-  it('tells the remaining wait of the cool-down in whole seconds, rounded up', async () => {
-    const { otp, clock } = setUp();
-    await otp.send('c1', PHONE, 'fr');
-    clock.advance(OTP_RESEND_COOLDOWN_MS - 1500);
-    expect(await otp.send('c1', PHONE, 'fr')).toEqual({ ok: false, reason: 'cooldown', retryInSeconds: 2 });
-  });
-});
+describe('RedisOtpService (as InMemoryOtpService)', () => behavesAsAnOtpService(() => setUp()));
 
 describe('RedisOtpService across two instances', () => {
   it('checks on one instance a code sent by the other', async () => {
