@@ -76,9 +76,14 @@ async function say(page: Page, text: string, expected: string): Promise<void> {
 }
 
 /** Taps a WhatsApp button of the last bot message. */
+/** The chips group's accessible name in either page language ("buttons" in locales/ar and locales/fr simulator.json). */
+const CHIPS_GROUP_NAME = /^(Réponses proposées|الأجوبة المقترحة)$/;
+
 async function tap(page: Page, title: string, expected: string): Promise<void> {
   const before = await botMessages(page).count();
-  await botMessages(page).last().getByRole('button', { name: title, exact: true }).click();
+  // The buttons are a group a screen reader announces by name, in the page's language.
+  const group = botMessages(page).last().getByRole('group', { name: CHIPS_GROUP_NAME });
+  await group.getByRole('button', { name: title, exact: true }).click();
   await botSays(page, before, expected);
 }
 
@@ -143,7 +148,10 @@ describe('the web simulator in Chromium', () => {
 
     // Reset erases the conversation: the next message starts a new one.
     await page.getByRole('button', { name: 'Effacer la conversation' }).click();
-    await page.getByRole('status').filter({ hasText: 'Conversation effacée' }).waitFor();
+    const done = page.getByRole('status').filter({ hasText: 'Conversation effacée' });
+    await done.waitFor();
+    // A confirmation, not an error: it is not shown in the danger colour of refusals.
+    await expect(done.evaluate((el) => el.classList.contains('ok'))).resolves.toBe(true);
     await expect(botMessages(page).count()).resolves.toBe(0);
     await expect(inbox.count()).resolves.toBe(0);
     await say(page, 'Bonjour', 'CNIE');

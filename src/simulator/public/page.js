@@ -115,6 +115,7 @@
       const chips = document.createElement('div');
       chips.className = 'chips';
       chips.setAttribute('role', 'group');
+      chips.setAttribute('aria-label', label('simulator.buttons'));
       entry.buttons.forEach((title, i) => {
         const chip = document.createElement('button');
         chip.type = 'button';
@@ -141,8 +142,10 @@
     appendTo($('inbox'), sms);
   }
 
-  function setStatus(text) {
+  /** A problem shows in the danger colour; a confirmation (`ok`) does not. */
+  function setStatus(text, ok = false) {
     $('status').textContent = text;
+    $('status').classList.toggle('ok', ok);
   }
 
   function clearPane(pane, emptyKey) {
@@ -278,7 +281,7 @@
       const res = await fetch('/simulator/api/reset', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ phone: state.phone }) });
       if (!res.ok) return setStatus(label('simulator.refused', { reason: res.status }));
       startOver((await res.json()).lastSeq);
-      setStatus(label('simulator.resetDone'));
+      setStatus(label('simulator.resetDone'), true);
       $('text').focus();
     });
   }
