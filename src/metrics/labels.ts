@@ -66,6 +66,23 @@ export type RegistryOperationLabel = (typeof REGISTRY_OPERATIONS)[number];
 export const REGISTRY_RESULTS = ['ok', 'unavailable', 'error'] as const;
 export type RegistryResultLabel = (typeof REGISTRY_RESULTS)[number];
 
+/**
+ * Why a registry call failed: the HTTP client's kinds (httpRegistry.ts), "unavailable" for any
+ * other registry that says it cannot answer now, "other" for a bug.
+ */
+export const REGISTRY_ERROR_KINDS = [
+  'timeout',
+  'connection',
+  'server-error',
+  'unauthorized',
+  'malformed-response',
+  'rejected-request',
+  'circuit-open',
+  'unavailable',
+  'other',
+] as const;
+export type RegistryErrorKindLabel = (typeof REGISTRY_ERROR_KINDS)[number];
+
 export const WEBHOOK_ROUTES = ['twilio_messages', 'twilio_status', 'botframework'] as const;
 export type WebhookRouteLabel = (typeof WEBHOOK_ROUTES)[number];
 

@@ -2,6 +2,7 @@ import type { ChannelRenderer, OutgoingMessage, RenderedMessage } from '../chann
 import type { OtpSendResult, OtpService, OtpVerifyResult } from '../services/otp/otpService';
 import {
   RegistryUnavailableError,
+  type ActivationOptions,
   type ActivationRequest,
   type ActivationResult,
   type IdentityQuery,
@@ -11,6 +12,7 @@ import {
   type Registry,
   type SmsSender,
 } from '../services/types';
+import { ActivationRefusedError } from '../services/registry/rules';
 import type { OtpCheckLabel, OtpSendLabel, RegistryOperationLabel } from './labels';
 import type { Metrics } from './metrics';
 
@@ -30,8 +32,8 @@ export class MeteredRegistry implements Registry {
     return this.timed('lookup', () => this.inner.lookUp(query));
   }
 
-  activateAccount(request: ActivationRequest): Promise<ActivationResult> {
-    return this.timed('activate', () => this.inner.activateAccount(request));
+  activateAccount(request: ActivationRequest, options?: ActivationOptions): Promise<ActivationResult> {
+    return this.timed('activate', () => this.inner.activateAccount(request, options));
   }
 
   /** Readiness probes are not registry traffic: not measured. */
@@ -48,7 +50,14 @@ export class MeteredRegistry implements Registry {
       this.metrics.registryCall(operation, 'ok', seconds());
       return result;
     } catch (error) {
-      this.metrics.registryCall(operation, error instanceof RegistryUnavailableError ? 'unavailable' : 'error', seconds());
+      // A refused activation is the registry's answer (the account exists), not a failure.
+      if (error instanceof ActivationRefusedError) {
+        this.metrics.registryCall(operation, 'ok', seconds());
+        throw error;
+      }
+      const unavailable = error instanceof RegistryUnavailableError;
+      const kind = unavailable ? ((error as { kind?: string }).kind ?? 'unavailable') : 'other';
+      this.metrics.registryCall(operation, unavailable ? 'unavailable' : 'error', seconds(), kind);
       throw error;
     }
   }

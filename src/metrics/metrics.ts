@@ -3,6 +3,8 @@ import { countSmsSegments } from '../channels/sms/encoding';
 import { ClosedCounter, ClosedHistogram } from './closed';
 import { FunnelMetrics, type FunnelOptions } from './funnel';
 import {
+  closedLabel,
+  REGISTRY_ERROR_KINDS,
   OTP_CHECK_RESULTS,
   OTP_SEND_RESULTS,
   REGISTRY_OPERATIONS,
@@ -44,7 +46,7 @@ export class Metrics {
   private readonly smsSegments: ClosedCounter<{ purpose: typeof SMS_PURPOSES; encoding: typeof SMS_ENCODINGS }>;
   private readonly smsFailures: ClosedCounter<{ purpose: typeof SMS_PURPOSES }>;
   private readonly registrySeconds: ClosedHistogram<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_RESULTS }>;
-  private readonly registryErrors: ClosedCounter<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_FAILURES }>;
+  private readonly registryErrors: ClosedCounter<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_FAILURES; kind: typeof REGISTRY_ERROR_KINDS }>;
   private readonly rejections: ClosedCounter<{ route: typeof WEBHOOK_ROUTES; reason: typeof REJECTION_REASONS }>;
 
   constructor(options: FunnelOptions) {
@@ -70,6 +72,7 @@ export class Metrics {
     this.registryErrors = new ClosedCounter(register, 'tasjil_registry_errors_total', 'Registry calls that failed, by operation and kind', {
       operation: REGISTRY_OPERATIONS,
       result: REGISTRY_FAILURES,
+      kind: REGISTRY_ERROR_KINDS,
     });
     this.rejections = new ClosedCounter(register, 'tasjil_webhook_rejections_total', 'Webhook requests refused before any turn, by route and reason', {
       route: WEBHOOK_ROUTES,
@@ -96,9 +99,10 @@ export class Metrics {
     this.smsFailures.inc({ purpose });
   }
 
-  registryCall(operation: RegistryOperationLabel, result: RegistryResultLabel, seconds: number): void {
+  /** `kind` says why a failed call failed (a closed set: never a message, never data). */
+  registryCall(operation: RegistryOperationLabel, result: RegistryResultLabel, seconds: number, kind?: string): void {
     this.registrySeconds.observe({ operation, result }, seconds);
-    if (result !== 'ok') this.registryErrors.inc({ operation, result });
+    if (result !== 'ok') this.registryErrors.inc({ operation, result, kind: closedLabel(REGISTRY_ERROR_KINDS, kind) });
   }
 
   webhookRejected(route: WebhookRouteLabel, reason: RejectionLabel): void {

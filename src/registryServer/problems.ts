@@ -12,6 +12,7 @@ export const PROBLEMS: Record<ProblemCode, { status: number; title: string }> = 
   'unknown-person': { status: 404, title: 'No registered person has this document' },
   'not-subject': { status: 409, title: 'This person is not subject to the regime' },
   'already-has-account': { status: 409, title: 'This person already has a Ma CNSS account' },
+  'idempotency-key-reused': { status: 422, title: 'This idempotency key was used for another request' },
   'unknown-city': { status: 404, title: 'No city has this name' },
   'internal-error': { status: 500, title: 'The registry failed' },
   unavailable: { status: 503, title: 'The registry cannot answer now' },

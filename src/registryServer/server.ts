@@ -7,6 +7,8 @@ import { OfficeFinder } from '../services/offices/officeFinder';
 import {
   API_KEY_HEADER,
   DEFAULT_OFFICE_LIMIT,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENCY_KEY_PATTERN,
   JSON_CONTENT_TYPE,
   MAX_REQUEST_BYTES,
   OPERATIONS,
@@ -15,7 +17,7 @@ import {
   REQUEST_ID_PATTERN,
   type OperationId,
 } from '../services/registry/contract';
-import { ActivationRefusedError, type ActivationRefusal } from '../services/registry/rules';
+import { ActivationRefusedError, IdempotencyKeyReusedError, type ActivationRefusal } from '../services/registry/rules';
 import type { Registry } from '../services/types';
 import { ProblemError } from './problems';
 import { categoryView, cityView, nearbyOfficeView, nonSubjectReasonView } from './views';
@@ -39,6 +41,7 @@ export interface RegistryServerOptions {
 interface RouteInput {
   body: unknown;
   query: URLSearchParams;
+  headers: IncomingMessage['headers'];
 }
 
 type Handler = (input: RouteInput) => Promise<unknown>;
@@ -121,11 +124,16 @@ export function createRegistryServer(options: RegistryServerOptions): Server {
   const handlers: Record<OperationId, Handler> = {
     lookUpPerson: async ({ body }) => registry.lookUp(parseWith(OPERATIONS.lookUpPerson.request, body)),
 
-    activateAccount: async ({ body }) => {
+    activateAccount: async ({ body, headers }) => {
+      const given = headers[IDEMPOTENCY_KEY_HEADER];
+      if (given !== undefined && (typeof given !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(given))) {
+        throw new ProblemError('invalid-request', { fields: ['Idempotency-Key'] });
+      }
       try {
-        return await registry.activateAccount(parseWith(OPERATIONS.activateAccount.request, body));
+        return await registry.activateAccount(parseWith(OPERATIONS.activateAccount.request, body), { idempotencyKey: given });
       } catch (error) {
         if (error instanceof ActivationRefusedError) throw new ProblemError(REFUSAL_PROBLEMS[error.reason]);
+        if (error instanceof IdempotencyKeyReusedError) throw new ProblemError('idempotency-key-reused');
         throw error;
       }
     },
@@ -133,7 +141,9 @@ export function createRegistryServer(options: RegistryServerOptions): Server {
     listCategories: async () => ({ categories }),
 
     findOffices: async ({ query }) => {
-      const params = parseWith(OPERATIONS.findOffices.query, Object.fromEntries(query));
+      // An empty parameter is an absent one: coerced, `lat=` would be 0, a point in the Gulf of Guinea.
+      const given = [...query].filter(([, value]) => value.trim() !== '');
+      const params = parseWith(OPERATIONS.findOffices.query, Object.fromEntries(given));
       const limit = params.limit ?? DEFAULT_OFFICE_LIMIT;
       if (params.city !== undefined) {
         const city = offices.city(params.city.trim().toLowerCase()) ?? offices.findCity(params.city);
@@ -167,7 +177,7 @@ export function createRegistryServer(options: RegistryServerOptions): Server {
       throw new ProblemError('method-not-allowed', { headers: { allow: spec.method } });
     }
     const body = spec.method === 'POST' ? await readBody(req) : undefined;
-    const result = await handlers[operation]({ body, query: url.searchParams });
+    const result = await handlers[operation]({ body, query: url.searchParams, headers: req.headers });
     // The answer goes through the contract too: a server bug shows as a 500, not as a wrong answer.
     const checked = spec.success.schema.safeParse(result);
     if (!checked.success) {

@@ -45,9 +45,17 @@ export class RegistryUnavailableError extends Error {
   }
 }
 
+export interface ActivationOptions {
+  /**
+   * One per user action, the same on the user's own retry: a registry that acted but whose answer
+   * was lost answers the retry with the first answer instead of "already has an account".
+   */
+  idempotencyKey?: string;
+}
+
 export interface Registry {
   lookUp(query: IdentityQuery): Promise<LookupResult>;
-  activateAccount(request: ActivationRequest): Promise<ActivationResult>;
+  activateAccount(request: ActivationRequest, options?: ActivationOptions): Promise<ActivationResult>;
   /** For /readyz. */
   isReady(): Promise<boolean>;
 }

@@ -181,6 +181,8 @@ describe('GET /metrics after scripted conversations', () => {
     // Look-ups: A, C, B, D, three mismatches; one activation (B); one look-up while down.
     expect([count('lookup', 'ok'), count('activate', 'ok'), count('lookup', 'unavailable'), count('lookup', 'error')]).toEqual([7, 1, 1, 0]);
     expect(byLabel(afterExpiry.filter((s) => s.labels.operation === 'lookup'), 'tasjil_registry_errors_total', 'result')).toEqual({ unavailable: 1, error: 0 });
+    // Why: the embedded registry only says "unavailable" (the HTTP client's kinds are tested over HTTP).
+    expect(valueOf(afterExpiry, 'tasjil_registry_errors_total', { operation: 'lookup', result: 'unavailable', kind: 'unavailable' })).toBe(1);
   });
 
   it('counts webhook rejections by route and reason', () => {

@@ -8,6 +8,7 @@ import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { createServer } from '../../src/server';
 import { HttpRegistry } from '../../src/services/registry/httpRegistry';
 import { createTestBot } from '../support/harness';
+import { parseMetrics } from '../support/metricsText';
 import { answerAfter, startMisbehavingServer, startReferenceRegistry, type MisbehavingServer, type ReferenceRegistry } from '../support/registryServers';
 import { loadTranscript, playTranscript, transcriptFiles } from '../support/transcriptPlayer';
 
@@ -99,6 +100,9 @@ describe('REGISTRY_URL in the configuration', () => {
       expect(replies).not.toContain('111222333');
       // Within the configured budget (plus scheduling slack), far below Twilio's 15 s.
       expect(took).toBeLessThan(300 + 1500);
+      // Metrics say why, in a closed set: a timeout.
+      const errors = parseMetrics(await app.metrics.render()).filter((s) => s.name === 'tasjil_registry_errors_total' && s.value > 0);
+      expect(errors.map((s) => [s.labels.operation, s.labels.result, s.labels.kind, s.value])).toEqual([['lookup', 'unavailable', 'timeout', 1]]);
     });
   });
 });

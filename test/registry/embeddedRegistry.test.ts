@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock';
 import {
+  ACTIVATION_REPLAY_WINDOW_MS,
   EmbeddedRegistry,
   generateTemporaryPassword,
   TEMPORARY_PASSWORD_ALPHABET,
@@ -118,6 +119,20 @@ describe('account activation', () => {
     await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'EF445566', phone })).rejects.toMatchObject({
       reason: 'notSubject',
     });
+  });
+
+  it('answers a repeated idempotency key with the first answer for an hour, then refuses as for any second activation', async () => {
+    const clock = new ManualClock();
+    const registry = sampleRegistry(clock);
+    const request = { idType: 'CNIE' as const, idNumber: 'CD112233', phone };
+    const first = await registry.activateAccount(request, { idempotencyKey: 'user-action-1' });
+    clock.advance(ACTIVATION_REPLAY_WINDOW_MS - 1);
+    await expect(registry.activateAccount(request, { idempotencyKey: 'user-action-1' })).resolves.toEqual(first);
+    await expect(registry.activateAccount({ ...request, idNumber: 'BE654321' }, { idempotencyKey: 'user-action-1' })).rejects.toMatchObject({
+      name: 'IdempotencyKeyReusedError',
+    });
+    clock.advance(1);
+    await expect(registry.activateAccount(request, { idempotencyKey: 'user-action-1' })).rejects.toMatchObject({ reason: 'alreadyHasAccount' });
   });
 
   it("does not change the caller's rows", async () => {

@@ -90,9 +90,28 @@ describe('HttpRegistry against the reference registry', () => {
       expect(error).not.toBeInstanceOf(RegistryUnavailableError);
     });
 
-    it('activating twice: the second is refused (a user retrying after a lost answer learns the account exists)', async () => {
-      await client.activateAccount(request);
-      await expect(client.activateAccount(request)).rejects.toMatchObject({ name: 'ActivationRefusedError', reason: 'alreadyHasAccount' });
+    it('activating twice for two user actions: the second is refused, the account exists', async () => {
+      await client.activateAccount(request, { idempotencyKey: 'action-one-0123456789' });
+      await expect(client.activateAccount(request, { idempotencyKey: 'action-two-0123456789' })).rejects.toMatchObject({
+        name: 'ActivationRefusedError',
+        reason: 'alreadyHasAccount',
+      });
+    });
+
+    it('the same user action sent again (its answer was lost) gets the first answer, not a refusal nor a second account', async () => {
+      const first = await client.activateAccount(request, { idempotencyKey: 'lost-answer-0123456789' });
+      const again = await client.activateAccount(request, { idempotencyKey: 'lost-answer-0123456789' });
+      expect(again).toEqual(first);
+      expect(registry.logLines.join('\n')).not.toContain('lost-answer-0123456789');
+    });
+
+    it('an idempotency key sent again for another person is refused, and reveals nothing of the first answer', async () => {
+      const first = await client.activateAccount(request, { idempotencyKey: 'shared-key-0123456789' });
+      const other = { idType: 'CARTE_SEJOUR' as const, idNumber: 'E1234567', phone: '+212612345678' };
+      const error = await client.activateAccount(other, { idempotencyKey: 'shared-key-0123456789' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RegistryCallError);
+      expect(error).toMatchObject({ kind: 'rejected-request', status: 422 });
+      expect(JSON.stringify(error)).not.toContain(first.temporaryPassword);
     });
   });
 
@@ -229,6 +248,8 @@ describe('the reference registry over raw HTTP, checked against the OpenAPI docu
     ['offices by city and by point at once', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?city=Rabat&lat=34&lon=-6.8', {}],
     ['offices by lat without lon', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?lat=34', {}],
     ['offices with no query', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices', {}],
+    ['offices near an empty point (not 0,0)', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?lat=&lon=', {}],
+    ['activation with an idempotency key too short to be unique', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'K45678', phone: '+212612345678' }), headers: { 'idempotency-key': 'abc' } }],
     ['offices with a limit too high', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?city=Rabat&limit=500', {}],
     ['offices in a city nobody knows', 404, 'unknown-city', 'findOffices', 'GET', '/v1/offices?city=Atlantis', {}],
   ])('%s → %i %s', async (_name, status, code, operationId, method, path, init) => {

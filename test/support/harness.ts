@@ -11,6 +11,7 @@ import { EmbeddedRegistry } from '../../src/services/registry/embeddedRegistry';
 import { loadPeopleFile } from '../../src/services/registry/peopleFile';
 import {
   RegistryUnavailableError,
+  type ActivationOptions,
   type ActivationRequest,
   type IdentityQuery,
   type Registry,
@@ -20,6 +21,10 @@ import { DEFAULT_PEOPLE_FILE } from '../../src/config';
 /** The embedded registry, with a switch to make it unavailable. */
 export class SwitchableRegistry implements Registry {
   down = false;
+  /** The next activation is made, then its answer is lost (a timeout after the registry acted). */
+  loseNextActivationAnswer = false;
+  /** Before the next activation, the same person's account is created by another channel. */
+  accountMadeElsewhere = false;
   lookUps = 0;
   activations = 0;
   constructor(private readonly inner: Registry) {}
@@ -28,10 +33,19 @@ export class SwitchableRegistry implements Registry {
     if (this.down) throw new RegistryUnavailableError();
     return this.inner.lookUp(query);
   }
-  async activateAccount(request: ActivationRequest) {
+  async activateAccount(request: ActivationRequest, options?: ActivationOptions) {
     this.activations += 1;
     if (this.down) throw new RegistryUnavailableError();
-    return this.inner.activateAccount(request);
+    if (this.accountMadeElsewhere) {
+      this.accountMadeElsewhere = false;
+      await this.inner.activateAccount(request);
+    }
+    const result = await this.inner.activateAccount(request, options);
+    if (this.loseNextActivationAnswer) {
+      this.loseNextActivationAnswer = false;
+      throw new RegistryUnavailableError('answer lost');
+    }
+    return result;
   }
   async isReady() {
     return !this.down;

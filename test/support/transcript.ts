@@ -14,11 +14,16 @@ import { readFileSync } from 'node:fs';
  *   <nosms                     (no SMS was sent during this turn)
  *   @advance 11m               (move the clock: s, m, h)
  *   @registry down | up        (make the registry unavailable, or back)
+ *   @registry loses-answer     (the next activation is made, but its answer never comes back)
+ *   @registry account-made-elsewhere (the account is created, on the portal say, just before ours)
  */
 export type Step =
   | { kind: 'user'; text: string; line: number; expect: Expectation[] }
   | { kind: 'advance'; ms: number; line: number }
-  | { kind: 'registry'; down: boolean; line: number };
+  | { kind: 'registry'; event: RegistryEvent; line: number };
+
+export type RegistryEvent = 'down' | 'up' | 'loses-answer' | 'account-made-elsewhere';
+const REGISTRY_EVENTS: readonly string[] = ['down', 'up', 'loses-answer', 'account-made-elsewhere'] satisfies RegistryEvent[];
 
 export type Expectation =
   | { kind: 'reply'; text: string; line: number }
@@ -63,7 +68,9 @@ export function parseTranscript(path: string): Transcript {
       transcript.steps.push({ kind: 'advance', ms: Number(match[1]) * UNIT_MS[match[2]!]!, line });
       current = undefined;
     } else if (text.startsWith('@registry ')) {
-      transcript.steps.push({ kind: 'registry', down: text.includes('down'), line });
+      const event = text.slice('@registry '.length).trim();
+      if (!REGISTRY_EVENTS.includes(event)) throw new Error(`${path}:${line}: write @registry ${REGISTRY_EVENTS.join(' | ')}`);
+      transcript.steps.push({ kind: 'registry', event: event as RegistryEvent, line });
       current = undefined;
     } else throw new Error(`${path}:${line}: cannot read "${text}"`);
   });

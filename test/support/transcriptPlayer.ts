@@ -32,7 +32,9 @@ export async function playTranscript(transcript: Transcript, bot: TestBot): Prom
       continue;
     }
     if (step.kind === 'registry') {
-      bot.registry.down = step.down;
+      if (step.event === 'down' || step.event === 'up') bot.registry.down = step.event === 'down';
+      else if (step.event === 'loses-answer') bot.registry.loseNextActivationAnswer = true;
+      else bot.registry.accountMadeElsewhere = true;
       continue;
     }
     const smsBefore = bot.app.outbox.list().length;

@@ -1,5 +1,5 @@
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
-import { FakeTwilio, type RecordedRequest } from '../support/fakeTwilio';
+import { FakeTwilio, NOT_MOBILE_ERROR, type RecordedRequest } from '../support/fakeTwilio';
 import { SMS_FROM, STATUS_URL, startTwilioServer, statusForm, type Sender, type TwilioReply, type TwilioTestServer } from '../support/twilioServer';
 
 /**
@@ -91,6 +91,27 @@ describe('OTP and password through Twilio Messages (our own OTP service)', () =>
     expect(sent.every((r) => !String(r.form.To).startsWith('whatsapp:'))).toBe(true);
     // No SMS went to the dev outbox once Twilio is configured.
     expect(server.app.outbox.list()).toEqual([]);
+  });
+
+  it('when Twilio refuses the password SMS, the account is still created: the number is shown and the portal\'s way to a password given', async () => {
+    server = await startTwilioServer({ fake });
+    const user = server.whatsapp('+212612345678');
+    const replies: TwilioReply[] = [];
+    await reachOtp(user, { number: 'BE654321', expiry: '15/11/2030', birth: '02/07/1990' }, '06 98 76 54 32', replies);
+    const code = codeIn(messagesSent()[0])!;
+
+    fake.failNextSends(1, NOT_MOBILE_ERROR);
+    const done = await user.say(code);
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('Votre compte Ma CNSS est créé');
+    expect(done.text).toContain("Votre numéro d'immatriculation : 222333444");
+    expect(done.text).toContain("Le SMS avec votre mot de passe n'a pas pu être envoyé au 06xx xx xx 32");
+    expect(done.text).toContain('« Mot de passe oublié »');
+    expect(done.text).not.toContain('envoyé par SMS au');
+    // Twilio was asked once for the password SMS, and refused it: nothing else went out.
+    expect(messagesSent()).toHaveLength(2);
+    // And the conversation goes on normally.
+    expect((await user.say('Bonjour')).text).toContain('Nouvelle vérification');
   });
 });
 

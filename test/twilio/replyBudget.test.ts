@@ -1,5 +1,5 @@
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
-import type { ActivationRequest, IdentityQuery, Registry } from '../../src/services/types';
+import type { ActivationOptions, ActivationRequest, IdentityQuery, Registry } from '../../src/services/types';
 import { FakeTwilio } from '../support/fakeTwilio';
 import { OUR_WHATSAPP, STATUS_URL, eventually, sampleRegistry, startTwilioServer, type Sender, type TwilioTestServer } from '../support/twilioServer';
 import { ManualClock } from '../../src/clock';
@@ -33,8 +33,8 @@ class HeldRegistry implements Registry {
     return this.inner.lookUp(query);
   }
 
-  activateAccount(request: ActivationRequest) {
-    return this.inner.activateAccount(request);
+  activateAccount(request: ActivationRequest, options?: ActivationOptions) {
+    return this.inner.activateAccount(request, options);
   }
 
   isReady() {

@@ -18,6 +18,13 @@ export const JSON_CONTENT_TYPE = 'application/json';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 /** A caller's request id is echoed only if it looks like one; otherwise the server makes its own. */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * Activation is not safe to repeat, but its answer can be lost (a timeout after the registry
+ * acted). The client sends one key per user action; the registry answers a repeated key with the
+ * first answer instead of acting twice.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{16,128}$/;
 /** No request of this API comes near this size; a bigger body is refused before it is read. */
 export const MAX_REQUEST_BYTES = 16 * 1024;
 /** Offices returned when `limit` is not given, and the most a caller may ask for. */
@@ -209,6 +216,7 @@ export const PROBLEM_CODES = [
   'unknown-person',
   'not-subject',
   'already-has-account',
+  'idempotency-key-reused',
   'unknown-city',
   'internal-error',
   'unavailable',
@@ -271,7 +279,7 @@ export const OPERATIONS = {
     safe: false,
     request: ActivationRequestSchema,
     success: { status: 201, schema: ActivationResultSchema },
-    problems: [400, 401, 404, 409, 413, 415, 500, 503],
+    problems: [400, 401, 404, 409, 413, 415, 422, 500, 503],
   },
   listCategories: {
     method: 'GET',

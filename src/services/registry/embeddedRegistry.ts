@@ -1,11 +1,17 @@
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../../clock';
-import type { ActivationRequest, ActivationResult, IdentityQuery, LookupResult, Registry } from '../types';
+import type { ActivationOptions, ActivationRequest, ActivationResult, IdentityQuery, LookupResult, Registry } from '../types';
 import { loadPeopleFile, type KnownCodes, type PeopleFileProblem } from './peopleFile';
-import { ActivationRefusedError, decideActivation, decideLookup, personKey, type Person } from './rules';
+import { ActivationRefusedError, decideActivation, decideLookup, IdempotencyKeyReusedError, personKey, type Person } from './rules';
 
 /** Length of the temporary password sent by SMS. */
 export const TEMPORARY_PASSWORD_LENGTH = 10;
+/**
+ * How long an activation's answer is kept for a repeated idempotency key: long enough for a user
+ * to answer "1" after "the registry did not answer", short enough not to hold passwords for long.
+ */
+export const ACTIVATION_REPLAY_WINDOW_MS = 60 * 60 * 1000;
+
 /** Letters and digits without look-alikes (0/O/o, 1/l/I/i): the password is copied from an SMS by hand. */
 export const TEMPORARY_PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789';
 
@@ -28,6 +34,8 @@ export function generateTemporaryPassword(length = TEMPORARY_PASSWORD_LENGTH): s
 export class EmbeddedRegistry implements Registry {
   private readonly people = new Map<string, Person>();
   private readonly activatedAt = new Map<string, number>();
+  /** Answers by idempotency key, oldest first (a Map keeps insertion order). */
+  private readonly answered = new Map<string, { person: string; result: ActivationResult; at: number }>();
 
   constructor(
     people: readonly Person[],
@@ -51,14 +59,31 @@ export class EmbeddedRegistry implements Registry {
     return decideLookup(this.people.get(personKey(query.idType, query.idNumber)), query);
   }
 
-  async activateAccount(request: ActivationRequest): Promise<ActivationResult> {
+  async activateAccount(request: ActivationRequest, options: ActivationOptions = {}): Promise<ActivationResult> {
     const key = personKey(request.idType, request.idNumber);
+    const now = this.clock.now();
+    this.forgetOldAnswers(now);
+    const { idempotencyKey } = options;
+    const earlier = idempotencyKey === undefined ? undefined : this.answered.get(idempotencyKey);
+    if (earlier) {
+      if (earlier.person !== key) throw new IdempotencyKeyReusedError();
+      return { ...earlier.result };
+    }
     const person = this.people.get(key);
     const decision = decideActivation(person);
     if (decision.kind === 'refused') throw new ActivationRefusedError(decision.reason);
     if (person?.status === 'REGISTERED') person.hasAccount = true;
-    this.activatedAt.set(key, this.clock.now());
-    return { registrationNumber: decision.registrationNumber, temporaryPassword: generateTemporaryPassword() };
+    this.activatedAt.set(key, now);
+    const result = { registrationNumber: decision.registrationNumber, temporaryPassword: generateTemporaryPassword() };
+    if (idempotencyKey !== undefined) this.answered.set(idempotencyKey, { person: key, result, at: now });
+    return { ...result };
+  }
+
+  private forgetOldAnswers(now: number): void {
+    for (const [idempotencyKey, { at }] of this.answered) {
+      if (now - at < ACTIVATION_REPLAY_WINDOW_MS) break;
+      this.answered.delete(idempotencyKey);
+    }
   }
 
   /** When the account of this person was activated here, in epoch ms; undefined if never. */

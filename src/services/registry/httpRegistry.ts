@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../../log';
 import {
   RegistryUnavailableError,
+  type ActivationOptions,
   type ActivationRequest,
   type ActivationResult,
   type IdentityQuery,
@@ -30,6 +31,7 @@ import {
   OPERATIONS,
   PROBLEM_CONTENT_TYPE,
   ProblemSchema,
+  IDEMPOTENCY_KEY_HEADER,
   REQUEST_ID_HEADER,
   type OfficeSearchResult,
   type OperationId,
@@ -217,10 +219,14 @@ export class HttpRegistry implements Registry {
     return result as LookupResult;
   }
 
-  /** Sent once: never retried here, whatever happens (a second activation is the user's choice). */
-  async activateAccount(request: ActivationRequest): Promise<ActivationResult> {
+  /**
+   * Sent once: never retried here, whatever happens (a second activation is the user's choice).
+   * The idempotency key makes the user's retry safe when the first answer was lost.
+   */
+  async activateAccount(request: ActivationRequest, options: ActivationOptions = {}): Promise<ActivationResult> {
     const result = await this.call('activateAccount', {
       body: { ...request, idNumber: normalizeIdNumber(request.idNumber) },
+      headers: options.idempotencyKey === undefined ? undefined : { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey },
     });
     if (isProblemAnswer(result)) throw new ActivationRefusedError(REFUSALS[result.problem.code]!);
     return result as ActivationResult;
@@ -271,7 +277,7 @@ export class HttpRegistry implements Registry {
   /** One call, as the user sees it: the policies around one or more attempts. */
   private async call(
     operation: OperationId,
-    request: { body?: unknown; query?: URLSearchParams },
+    request: { body?: unknown; query?: URLSearchParams; headers?: Record<string, string> },
     settings: { timeoutMs?: number; quiet?: boolean } = {},
   ): Promise<unknown> {
     const spec = OPERATIONS[operation];
@@ -350,12 +356,13 @@ export class HttpRegistry implements Registry {
   /** One HTTP exchange: the answer in the contract's shape, a documented problem, or an AttemptFailure. */
   private async attempt(
     operation: OperationId,
-    request: { body?: unknown; query?: URLSearchParams },
+    request: { body?: unknown; query?: URLSearchParams; headers?: Record<string, string> },
     requestId: string,
     signal: AbortSignal,
   ): Promise<unknown> {
     const spec = OPERATIONS[operation];
     const headers: Record<string, string> = {
+      ...request.headers,
       accept: `${JSON_CONTENT_TYPE}, ${PROBLEM_CONTENT_TYPE}`,
       [REQUEST_ID_HEADER]: requestId,
     };

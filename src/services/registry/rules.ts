@@ -76,3 +76,11 @@ export class ActivationRefusedError extends Error {
     this.name = 'ActivationRefusedError';
   }
 }
+
+/** An idempotency key sent again for another person: a caller bug, never answered with the first answer. */
+export class IdempotencyKeyReusedError extends Error {
+  constructor() {
+    super('idempotency key reused for another request');
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
