@@ -13,6 +13,24 @@ export const MAX_ATTEMPTS = 3;
 /** Longer than any real answer (an e-mail is at most 254): a pasted essay is refused before parsing. */
 export const MAX_ANSWER_LENGTH = 300;
 
+/**
+ * Set on the turn that resumes a conversation after a way-out: that message was typed to the
+ * question being resumed (often its right answer, now), so the prompt reads it instead of
+ * swallowing it. When it is not an answer (a "bonjour"), the question is simply asked.
+ */
+const RESUMING_WITH_THIS_MESSAGE = Symbol('resumingWithThisMessage');
+
+export function resumeWithThisMessage(turn: TurnContext): void {
+  turn.turnState.set(RESUMING_WITH_THIS_MESSAGE, true);
+}
+
+/** True once per turn: the first prompt to ask takes the message, no other. */
+function takeResumingMessage(turn: TurnContext): boolean {
+  if (!turn.turnState.get(RESUMING_WITH_THIS_MESSAGE)) return false;
+  turn.turnState.delete(RESUMING_WITH_THIS_MESSAGE);
+  return true;
+}
+
 interface PromptState {
   attempts: number;
   /** A value read but awaiting the user's yes (e.g. an ambiguous two-digit year). */
@@ -35,7 +53,18 @@ export class QuestionPrompt<T> extends Dialog {
   override async beginDialog(dc: DialogContext): Promise<DialogTurnResult> {
     const state: PromptState = { attempts: 0 };
     dc.activeDialog!.state = state;
-    this.metrics.stepReached(this.contextFor(dc.context).session, stepLabel(this.id));
+    const ctx = this.contextFor(dc.context);
+    this.metrics.stepReached(ctx.session, stepLabel(this.id));
+    if (takeResumingMessage(dc.context)) {
+      const text = typeof dc.context.activity.text === 'string' ? dc.context.activity.text : '';
+      const result = this.read(text, ctx, hasOnlyAttachments(dc.context));
+      if (result.ok && !result.confirm) return this.finish(dc, { questionId: this.id, value: result.value });
+      if (result.ok && result.confirm) {
+        state.pending = { value: result.value, confirmKey: result.confirm };
+        await this.askConfirmation(dc.context, state.pending);
+        return Dialog.EndOfTurn;
+      }
+    }
     await this.ask(dc.context);
     return Dialog.EndOfTurn;
   }

@@ -18,6 +18,7 @@ import { IDENTITY_DIALOG, IdentityDialog, type IdentityResult } from './identity
 import { LOOKUP_DIALOG, LookupDialog } from './lookupDialog';
 import { NOT_REGISTERED_DIALOG, NotRegisteredDialog } from './notRegisteredDialog';
 import type { QuestionContext } from './question';
+import { resumeWithThisMessage } from './questionPrompt';
 import { say } from './say';
 
 export const REGISTRATION_DIALOG = 'registrationDialog';
@@ -67,6 +68,7 @@ export class RegistrationDialog extends ComponentDialog {
     // Answers still here after a way-out: the user is picking up where they stopped, not starting over.
     const resuming = session.welcomed && Object.keys(session.form).length > 0;
     if (!resuming) this.deps.metrics.conversationStarted(session);
+    else resumeWithThisMessage(step.context);
     // A chat channel may know the user's first name (a WhatsApp profile): greet with it once.
     const name = (step.context.activity.channelData as { greetingName?: string } | undefined)?.greetingName;
     if (name && !session.welcomed) await say(step.context, 'welcome.named', { name });

@@ -9,7 +9,7 @@ import type { Locale } from '../services/types';
 import { conversationKey } from '../../dialogs/deps';
 import { REGISTRATION_DIALOG, type RegistrationDialog } from '../../dialogs/registrationDialog';
 import { StaleWriteError } from '../state/errors';
-import { attachSession, isErased, markErased, newSession, type Session } from './session';
+import { attachSession, forgetPersonalData, isErased, markErased, newSession, type Session } from './session';
 
 /**
  * One turn of the conversation: load the session, run the registration dialog (which checks the
@@ -99,7 +99,11 @@ export class TasjilBot {
       session.locale = command.locale ?? (session.locale === 'ar' ? 'fr' : 'ar');
       session.localeChosen = true;
     }
+    // After a way-out the answers are still here: "recommencer" means a blank form, not a resume.
+    if (command?.command === 'restart') forgetPersonalData(session);
     await dc.beginDialog(REGISTRATION_DIALOG);
+    // "aide" or "retour" as the first message: once a question is asked, the command applies to it.
+    if (command?.command === 'help' || command?.command === 'back') await dc.continueDialog();
   }
 
   /** The Emulator and web chats open with a conversation update: say hello in both languages. */

@@ -32,7 +32,7 @@ function loadNumberWords(): Map<string, number> {
     numberWords = new Map();
     for (let n = 1; n <= MAX_NUMBER_WORD; n += 1) {
       for (const word of wordsInAnyLocale(`answers.numbers.n${n}`)) {
-        const folded = foldForMatching(word);
+        const folded = foldChoiceText(word);
         if (folded) numberWords.set(folded, n);
       }
     }
@@ -56,6 +56,31 @@ function containsWords(text: string, part: string): boolean {
   return ` ${text} `.includes(` ${part} `);
 }
 
+/**
+ * The folded text with the Arabic article taken off each word: "الطاكسي" and "طاكسي" name the same
+ * thing, and an article must never tip a choice one way or the other.
+ */
+function foldChoiceText(text: string): string {
+  return foldForMatching(text)
+    .split(' ')
+    .map((word) => (word.length > 3 && word.startsWith('ال') ? word.slice(2) : word))
+    .join(' ');
+}
+
+/** Folded labels, per options list: the same lists (categories, cities) are read on every message. */
+const labelCache = new WeakMap<readonly ChoiceOption<unknown>[], { value: unknown; label: string }[]>();
+
+function foldedLabels<T>(options: readonly ChoiceOption<T>[]): { value: T; label: string }[] {
+  let labelled = labelCache.get(options);
+  if (!labelled) {
+    labelled = options.flatMap((option) =>
+      option.labels.map((label) => ({ value: option.value as unknown, label: foldChoiceText(label) })).filter((l) => l.label),
+    );
+    labelCache.set(options, labelled);
+  }
+  return labelled as { value: T; label: string }[];
+}
+
 /** The only value among the candidates, or undefined when there is none or more than one. */
 function unique<T>(values: T[]): T | undefined {
   const distinct = new Set(values);
@@ -64,27 +89,30 @@ function unique<T>(values: T[]): T | undefined {
 
 /**
  * The option the user picked, or undefined when the answer names none or several. Tried in order:
- * position number, exact label, label inside the answer, answer inside a label,
- * label with a typo (1 edit up to 5 letters, 2 beyond; the closest, if only one is closest).
+ * position number, exact label, the whole answer as a label with a typo (1 edit up to 5 letters,
+ * 2 beyond; the closest, if only one is closest), label inside the answer, answer inside a label.
+ * The typo comes before containment: "chauffeur de taxy" is "chauffeur de taxi" mistyped, not
+ * the generic "chauffeur" with something after it.
  */
 export function matchChoice<T>(
   text: string,
   options: readonly ChoiceOption<T>[],
   { allowNumber = true }: MatchChoiceOptions = {},
 ): T | undefined {
-  const answer = foldForMatching(text);
+  const answer = foldChoiceText(text);
   if (!answer) return undefined;
   const position = readPosition(answer);
   if (position !== undefined) {
     // A number is never a label: "3" with no third option is simply not a choice.
     return allowNumber && position >= 1 && position <= options.length ? options[position - 1].value : undefined;
   }
-  const labelled = options.flatMap((option) =>
-    option.labels.map((label) => ({ value: option.value, label: foldForMatching(label) })).filter((l) => l.label),
-  );
+  const labelled = foldedLabels(options);
 
   const exact = labelled.filter((l) => l.label === answer);
   if (exact.length > 0) return unique(exact.map((l) => l.value));
+
+  const typo = closestWithTypo(answer, labelled);
+  if (typo.length > 0) return unique(typo);
 
   const inAnswer = labelled.filter((l) => containsWords(answer, l.label));
   if (inAnswer.length > 0) {
@@ -100,7 +128,11 @@ export function matchChoice<T>(
     const inLabel = labelled.filter((l) => containsWords(l.label, answer));
     if (inLabel.length > 0) return unique(inLabel.map((l) => l.value));
   }
+  return undefined;
+}
 
+/** The values of the labels closest to the answer within their typo threshold (several on a tie). */
+function closestWithTypo<T>(answer: string, labelled: readonly { value: T; label: string }[]): T[] {
   let best = Infinity;
   let closest: T[] = [];
   for (const { value, label } of labelled) {
@@ -115,7 +147,7 @@ export function matchChoice<T>(
     }
     closest.push(value);
   }
-  return unique(closest);
+  return closest;
 }
 
 // ---------------------------------------------------------------------------------------------
