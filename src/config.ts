@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { parseStateKeys, type StateKeys } from './state/keys';
@@ -15,18 +16,48 @@ const contentSid = z.preprocess(emptyAsUndefined, z.string().regex(/^HX[0-9a-fA-
  * The registry's base URL; the client adds the versioned paths (`/v1/...`). The key goes in
  * REGISTRY_API_KEY, never in the URL: URLs end up in logs.
  */
-const registryUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).refine(
-  (value) => {
-    const url = new URL(value);
-    return !url.username && !url.password && !url.search && !url.hash;
-  },
-  'the base URL only: no credentials (use REGISTRY_API_KEY), no query, no fragment',
+const registryUrl = z
+  .url({ protocol: /^https?$/, error: 'an http:// or https:// URL, e.g. http://127.0.0.1:3980' })
+  .refine(
+    (value) => {
+      const url = parsedUrl(value);
+      return !url || (!url.username && !url.password && !url.search && !url.hash);
+    },
+    'the base URL only: no credentials (use REGISTRY_API_KEY), no query, no fragment',
+  )
+  .refine((value) => !FETCH_BLOCKED_PORTS.has(parsedUrl(value)?.port ?? ''), {
+    message: 'this port is one that fetch refuses to call (the WHATWG "bad port" list): pick another, e.g. 3980',
+  });
+
+/** undefined when not a URL: the refinements run after z.url() failed too, and must not throw. */
+function parsedUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ports Node's fetch (undici) refuses with a bare "fetch failed", per the Fetch standard's "bad
+ * port" list: a registry configured on one would look down forever, for no visible reason.
+ */
+const FETCH_BLOCKED_PORTS: ReadonlySet<string> = new Set(
+  [
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111,
+    113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540,
+    548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000,
+    6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  ].map(String),
 );
 const port = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
 
 const schema = z.object({
   PORT: port(3978),
+  // Unset: loopback only outside production (the dev outbox and the simulator show OTPs), every
+  // interface in production (behind the load balancer).
+  HOST: z.preprocess(emptyAsUndefined, z.string().regex(/^[0-9A-Za-z.:-]{1,253}$/, 'a host name or an IP address, e.g. 0.0.0.0').optional()),
   NODE_ENV: z.preprocess(emptyAsUndefined, z.enum(['development', 'production', 'test']).default('development')),
   LOG_LEVEL: z.preprocess(
     emptyAsUndefined,
@@ -72,6 +103,8 @@ const schema = z.object({
 export type RawConfig = z.infer<typeof schema>;
 
 export interface Config extends RawConfig {
+  /** Where the server listens: HOST, else 127.0.0.1 outside production and 0.0.0.0 in it. */
+  host: string;
   /** Absolute path of the people file the embedded registry loads. */
   peopleFile: string;
   /** Parsed STATE_ENCRYPTION_KEY; unset outside production (a random key per process is used). */
@@ -130,11 +163,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (!raw[name]) problems.push(`${name}: required in production`);
     }
   }
-  if (problems.length) throw new ConfigError(problems);
   const file = raw.REGISTRY_PEOPLE_FILE ?? DEFAULT_PEOPLE_FILE;
+  const peopleFile = isAbsolute(file) ? file : join(process.cwd(), file);
+  // Only the embedded registry (no REGISTRY_URL) and `npm run registry` read it; a file named but absent is a typo.
+  if (raw.REGISTRY_PEOPLE_FILE && !existsSync(peopleFile)) problems.push(`REGISTRY_PEOPLE_FILE: no such file: ${peopleFile}`);
+  if (problems.length) throw new ConfigError(problems);
   return {
     ...raw,
-    peopleFile: isAbsolute(file) ? file : join(process.cwd(), file),
+    host: raw.HOST ?? (raw.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    peopleFile,
     stateKeys,
     twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? raw.TWILIO_WEBHOOK_URL.replace(/\/messages(\/?)(\?.*)?$/, '/status$1') : undefined),
     isProduction: raw.NODE_ENV === 'production',

@@ -19,8 +19,11 @@ function main(): void {
   const log = createLogger(config.LOG_LEVEL);
   const app = createApp(config, log);
   const server = createServer(app);
-  server.listen(config.PORT, () => {
-    log.info({ event: 'server.listening', port: config.PORT, env: config.NODE_ENV }, `Tasjil listening on http://localhost:${config.PORT}`);
+  server.listen(config.PORT, config.host, () => {
+    log.info(
+      { event: 'server.listening', host: config.host, port: config.PORT, env: config.NODE_ENV },
+      `Tasjil listening on http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.PORT}`,
+    );
     if (!config.MicrosoftAppId) log.warn({ event: 'botframework.local_only' }, 'no MicrosoftAppId: /api/messages serves loopback callers only');
     if (!config.TWILIO_AUTH_TOKEN) log.warn({ event: 'twilio.unsigned' }, 'no TWILIO_AUTH_TOKEN: unsigned Twilio webhooks are accepted (development only)');
     log.info({ event: 'state.mode', mode: config.REDIS_URL ? 'redis' : 'memory' }, config.REDIS_URL ? 'state in Redis, shared by every instance' : 'state in memory (one instance)');

@@ -88,7 +88,12 @@ export function createServer(app: App): Server {
   });
 
   if (!config.isProduction) {
-    server.get('/dev/outbox', async (_req: Request, res: Response) => {
+    // OTPs and passwords are in it: this machine only, even when HOST opens the port wider.
+    server.get('/dev/outbox', async (req: Request, res: Response) => {
+      if (!isLoopbackAddress(req.socket.remoteAddress)) {
+        res.send(403, { error: 'the dev outbox answers this machine only' });
+        return;
+      }
       res.send(200, { messages: app.outbox.list() });
     });
   }

@@ -53,7 +53,7 @@ describe('configuration', () => {
   it('takes the registry base URL, never with credentials, a query or another scheme', () => {
     expect(loadConfig({ REGISTRY_URL: 'http://127.0.0.1:3980' }).REGISTRY_URL).toBe('http://127.0.0.1:3980');
     expect(loadConfig({ REGISTRY_URL: 'https://gw.example/cnss/' }).REGISTRY_URL).toBe('https://gw.example/cnss/');
-    for (const url of ['http://user:secret@127.0.0.1:3980', 'http://127.0.0.1:3980/?key=secret', 'ftp://127.0.0.1', 'localhost:3980']) {
+    for (const url of ['http://user:secret@127.0.0.1:3980', 'http://127.0.0.1:3980/?key=secret', 'ftp://127.0.0.1', 'localhost:3980', 'notaurl']) {
       expect(problemsOf({ REGISTRY_URL: url })).toEqual([expect.stringMatching(/^REGISTRY_URL:/)]);
     }
   });
@@ -83,8 +83,22 @@ describe('configuration', () => {
     expect(config.twilioStatusUrl).toBe('https://tasjil.example.ma/api/twilio/status');
   });
 
-  it('resolves a relative people file against the working directory', () => {
-    expect(loadConfig({ REGISTRY_PEOPLE_FILE: 'people.csv' }).peopleFile).toBe(`${process.cwd()}/people.csv`);
+  it('refuses a registry port that fetch will never call, instead of a registry that looks down forever', () => {
+    expect(problemsOf({ REGISTRY_URL: 'http://127.0.0.1:4190' })).toEqual([expect.stringMatching(/^REGISTRY_URL: this port is one that fetch refuses/)]);
+    expect(problemsOf({ REGISTRY_URL: 'http://127.0.0.1:4191' })).toEqual([]);
+  });
+
+  it('resolves a relative people file against the working directory, and names a file that is not there', () => {
+    expect(loadConfig({ REGISTRY_PEOPLE_FILE: 'data/sample-people.csv' }).peopleFile).toBe(`${process.cwd()}/data/sample-people.csv`);
+    expect(problemsOf({ REGISTRY_PEOPLE_FILE: 'data/no-such-people.csv' })).toEqual([
+      `REGISTRY_PEOPLE_FILE: no such file: ${process.cwd()}/data/no-such-people.csv`,
+    ]);
+  });
+
+  it('listens on loopback only outside production (the dev outbox shows OTPs), everywhere in production, or on HOST', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(problemsOf({ HOST: 'not a host' })).toEqual([expect.stringMatching(/^HOST:/)]);
   });
 
   it('reads the state encryption keys, newest first, and names what is wrong with them', () => {

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Server } from 'restify';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
@@ -98,6 +99,35 @@ describe('HTTP routes', () => {
   it('recognizes loopback callers only', () => {
     expect(['127.0.0.1', '::1', '::ffff:127.0.0.1', '127.5.5.5'].map(isLoopbackAddress)).toEqual([true, true, true, true]);
     expect(['10.0.0.1', '192.168.1.2', '::ffff:8.8.8.8', '', undefined].map(isLoopbackAddress)).toEqual([false, false, false, false, false]);
+  });
+});
+
+/** An address of this machine that is not loopback (CI machines have one), to call as a remote caller would. */
+function lanAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+}
+
+describe('called from another machine (HOST=0.0.0.0)', () => {
+  const address = lanAddress();
+  const maybe = address ? it : it.skip;
+
+  maybe('refuses the dev outbox (it holds OTPs and passwords) and /api/messages without an app id', async () => {
+    const config = { ...loadConfig({ NODE_ENV: 'test' }) };
+    const server = createServer(createApp(config, createLogger('silent')));
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const { port } = server.address() as AddressInfo;
+    const remote = `http://${address}:${port}`;
+    try {
+      expect((await fetch(`${remote}/dev/outbox`)).status).toBe(403);
+      const refused = await post(remote, activity('Bonjour'));
+      expect(refused.status).toBe(403);
+      // The same server still answers this machine.
+      expect((await fetch(`http://127.0.0.1:${port}/dev/outbox`)).status).toBe(200);
+    } finally {
+      server.close();
+    }
   });
 });
 
