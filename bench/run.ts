@@ -60,6 +60,9 @@ function parseOptions(argv: string[]): Options {
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
+/** The share of the saturation rate at which latency is measured. */
+const PACED_LOAD = 0.5;
+
 /** Every variable the product reads, removed from the inherited environment so nothing leaks in. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -163,8 +166,9 @@ async function main(): Promise<void> {
     serving: Instance[],
     route: Route,
     script: (identity: Identity, k: number, user: number) => Step[],
+    thinkMs = 0,
   ): Promise<ScenarioReport> => {
-    log(`${label}: ${options.warmupMs / 1000} s warm-up, ${options.durationMs / 1000} s measured`);
+    log(`${label}: ${options.warmupMs / 1000} s warm-up, ${options.durationMs / 1000} s measured${thinkMs ? `, ${thinkMs.toFixed(0)} ms think time` : ''}`);
     const eventsBefore = serving.map((instance) => new Map(instance.logEvents));
     const result = await runPhase({
       users: options.users,
@@ -176,6 +180,7 @@ async function main(): Promise<void> {
       warmupMs: options.warmupMs,
       durationMs: options.durationMs,
       extraCpu: mode === 'redis' ? redisCpu : undefined,
+      thinkMs,
     });
     const report = summarize(key, label, mode, route.name, serving, result, eventsBefore, options.users);
     scenarios.push(report);
@@ -197,6 +202,13 @@ async function main(): Promise<void> {
     r1Twilio = await measure('redis-1-twilio', 'Redis, 1 instance, Twilio', 'redis', [redisA], twilio, tasjilScript('whatsapp'));
     redisWired = await anyKeyUnder(redis, prefix);
     r1Twilio.redisWired = redisWired;
+    // Latency is read at a load the instance can carry: in a closed loop (no think time) it is
+    // users ÷ throughput by construction (Little's law), whatever a turn costs. The same 50 users
+    // pace themselves to half the rate measured just above.
+    const pacedThinkMs = (options.users * 1000) / (PACED_LOAD * r1Twilio.messagesPerSecond);
+    const paced = await measure('redis-1-twilio-paced', `Redis, 1 instance, Twilio, paced to ${PACED_LOAD * 100} %`, 'redis', [redisA], twilio, tasjilScript('whatsapp'), pacedThinkMs);
+    paced.redisWired = redisWired;
+    paced.thinkMs = pacedThinkMs;
     if (!redisWired) {
       notes.push(
         'With REDIS_URL set the product wrote nothing to Redis (Redis mode not wired yet): the "Redis" numbers are memory-mode numbers, the 2-instance scenarios and the Redis size were skipped',

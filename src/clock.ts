@@ -26,7 +26,17 @@ const casablancaDay = new Intl.DateTimeFormat('en-CA', {
   day: '2-digit',
 });
 
+let lastMinute = Number.NaN;
+let lastDay = '' as IsoDate;
+
 /** Today's date in Morocco as `YYYY-MM-DD`. */
 export function todayInMorocco(clock: Clock): IsoDate {
-  return casablancaDay.format(new Date(clock.now()));
+  // Asked several times per turn, and Intl formatting is not cheap. A day in Casablanca starts on
+  // a whole minute (its offsets are whole hours), so one answer holds for the whole minute.
+  const minute = Math.floor(clock.now() / 60_000);
+  if (minute !== lastMinute) {
+    lastDay = casablancaDay.format(new Date(clock.now())) as IsoDate;
+    lastMinute = minute;
+  }
+  return lastDay;
 }

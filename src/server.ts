@@ -12,6 +12,7 @@ import { turnErrorHandler } from './channels/turnError';
 import type { RejectionLabel } from './metrics/labels';
 import { isDateRecognizerWarm } from './nlu/dates';
 import { registerSimulator } from './simulator/routes';
+import { readRawBody } from './channels/rawBody';
 
 /** Bot Framework activities are small; anything bigger is not a chat message. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -33,7 +34,7 @@ export function createServer(app: App): Server {
   adapter.onTurnError = turnErrorHandler(log);
 
   // Twilio signs the exact form it posts: keep the raw body, parse it ourselves (TwilioWebhook).
-  const rawBody = restify.plugins.bodyReader({ maxBodySize: MAX_BODY_BYTES });
+  const rawBody = readRawBody(MAX_BODY_BYTES);
   server.post('/api/twilio/messages', rawBody, async (req: Request, res: Response) => app.twilioWebhook.messages(req, res));
   server.post('/api/twilio/status', rawBody, async (req: Request, res: Response) => app.twilioWebhook.status(req, res));
 

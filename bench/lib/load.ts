@@ -170,6 +170,11 @@ export interface PhaseOptions {
   onConversation?: (finished: number) => void;
   /** Extra CPU counters read at the window's edges (e.g. Redis's), in seconds. */
   extraCpu?: Record<string, () => Promise<number>>;
+  /**
+   * A user's pause between an answer and their next message, in ms (each pause drawn uniformly in
+   * ±50 % of it, so users do not march in step). 0 (default): a closed loop, the load at saturation.
+   */
+  thinkMs?: number;
 }
 
 export interface LostTurn {
@@ -256,6 +261,7 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
           result.messages++;
           result.latenciesMs.push(elapsed);
         }
+        if (options.thinkMs) await sleepMs(options.thinkMs * (0.5 + Math.random()));
         if (!step.expect.every((part) => reply.text.includes(part))) {
           result.lostTurns++;
           if (result.examples.lostTurns.length < 5) result.examples.lostTurns.push({ say: step.say, expected: step.expect, got: reply.text.slice(0, 240) });

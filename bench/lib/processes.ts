@@ -50,7 +50,9 @@ export async function freePort(): Promise<number> {
 
 /** Starts `node --import tsx <entry>` in the repository with exactly `env`. */
 export function startNode(name: string, entry: string, port: number, env: NodeJS.ProcessEnv): Instance {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // BENCH_CPU_PROFILE_DIR=/tmp/prof: each process writes a .cpuprofile there when it stops (for a profiler).
+  const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: { ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,8 @@ export interface ScenarioReport {
   label: string;
   mode: 'baseline' | 'memory' | 'redis';
   route: string;
+  /** Paced scenarios: the mean pause of each user between an answer and the next message. */
+  thinkMs?: number;
   instances: number;
   users: number;
   measuredSeconds: number;
@@ -106,7 +108,14 @@ export function evaluateTargets(report: Report): Target[] {
   const users = report.users === 50 ? '' : ` (run with ${report.users} users)`;
   add(`Twilio, Redis, 1 instance: errors${users}`, '= 0', r1?.errors, (v) => v === 0, String);
   add(`Twilio, Redis, 1 instance: lost turns${users}`, '= 0', r1?.lostTurns, (v) => v === 0, String);
-  add(`Twilio, Redis, 1 instance: p99 latency${users}`, `< ${P99_LIMIT_MS} ms`, r1?.latencyMs.p99, (v) => v < P99_LIMIT_MS, (v) => `${v.toFixed(1)} ms`);
+  const paced = report.scenarios.find((s) => s.key === 'redis-1-twilio-paced' && s.redisWired);
+  add(
+    `Twilio, Redis, 1 instance: p99 latency at half the saturation rate${users}`,
+    `< ${P99_LIMIT_MS} ms`,
+    paced?.latencyMs.p99,
+    (v) => v < P99_LIMIT_MS,
+    (v) => `${v.toFixed(1)} ms (${paced!.messagesPerSecond.toFixed(0)} msg/s; closed loop: ${r1!.latencyMs.p99.toFixed(1)} ms at ${r1!.messagesPerSecond.toFixed(0)} msg/s)`,
+  );
   add(
     `Twilio, Redis, 1 instance: throughput ÷ baseline bot${users}`,
     `≥ ${BASELINE_RATIO.toFixed(1)}×`,
@@ -142,7 +151,9 @@ export function printReport(report: Report): void {
   report.targets = evaluateTargets(report);
   const out: string[] = [];
   out.push('');
-  out.push(`Tasjil load benchmark, run ${report.runId}${report.quick ? ' (--quick)' : ''}: ${report.users} users, closed loop (next message as soon as the answer is in),`);
+  out.push(
+    `Tasjil load benchmark, run ${report.runId}${report.quick ? ' (--quick)' : ''}: ${report.users} users, closed loop (next message as soon as the answer is in; "paced": users pause between messages),`,
+  );
   out.push(`${fixed(report.measuredSecondsPerScenario, 1)} s measured per scenario after a warm-up; ${report.machine.cpus} CPUs (${report.machine.cpuModel}), Node ${report.machine.node}; bench and product on the same machine.`);
   out.push('');
   const header = ['scenario', 'msg/s', 'conv/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'CPU s/1k msg', 'cores', 'RSS MiB', 'errors', 'lost'];

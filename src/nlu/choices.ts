@@ -67,18 +67,26 @@ function foldChoiceText(text: string): string {
     .join(' ');
 }
 
-/** Folded labels, per options list: the same lists (categories, cities) are read on every message. */
-const labelCache = new WeakMap<readonly ChoiceOption<unknown>[], { value: unknown; label: string }[]>();
+/**
+ * Folded labels: the labels come from data/ and the catalogues (categories, cities, operators),
+ * the same few hundred strings on every message, while the option lists are rebuilt each turn.
+ * Bounded anyway, so a caller passing user text as labels cannot grow it without limit.
+ */
+const foldedLabelCache = new Map<string, string>();
+const MAX_CACHED_LABELS = 5000;
+
+function foldLabel(label: string): string {
+  let folded = foldedLabelCache.get(label);
+  if (folded === undefined) {
+    folded = foldChoiceText(label);
+    if (foldedLabelCache.size >= MAX_CACHED_LABELS) foldedLabelCache.clear();
+    foldedLabelCache.set(label, folded);
+  }
+  return folded;
+}
 
 function foldedLabels<T>(options: readonly ChoiceOption<T>[]): { value: T; label: string }[] {
-  let labelled = labelCache.get(options);
-  if (!labelled) {
-    labelled = options.flatMap((option) =>
-      option.labels.map((label) => ({ value: option.value as unknown, label: foldChoiceText(label) })).filter((l) => l.label),
-    );
-    labelCache.set(options, labelled);
-  }
-  return labelled as { value: T; label: string }[];
+  return options.flatMap((option) => option.labels.map((label) => ({ value: option.value, label: foldLabel(label) })).filter((l) => l.label));
 }
 
 /** The only value among the candidates, or undefined when there is none or more than one. */

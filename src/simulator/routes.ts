@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import restify, { type Request, type Response, type Server } from 'restify';
+import type { Request, Response, Server } from 'restify';
+import { readRawBody } from '../channels/rawBody';
 import { z } from 'zod';
 import { stateKey, type App } from '../app';
 import { bareAddress, channelOf, parseFormBody } from '../channels/twilio/inbound';
@@ -42,7 +43,7 @@ export function registerSimulator(server: Server, app: App, feed: SimulatorFeed)
   const cities = [...app.data.cities]
     .sort((a, b) => a.fr.localeCompare(b.fr, 'fr'))
     .map((c) => ({ code: c.code, fr: c.fr, ar: c.ar, lat: c.lat, lon: c.lon }));
-  const rawBody = restify.plugins.bodyReader({ maxBodySize: MAX_BODY_BYTES });
+  const rawBody = readRawBody(MAX_BODY_BYTES);
 
   for (const [path, { file, type }] of Object.entries(FILES)) {
     const content = readFileSync(join(PUBLIC_DIR, file));

@@ -96,6 +96,13 @@ describe('HTTP routes', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
+  it('refuses a Twilio post bigger than any real form with 413, without reading it all, and keeps serving', async () => {
+    const huge = `Body=${'a'.repeat(300 * 1024)}`;
+    const res = await fetch(`${base}/api/twilio/messages`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: huge });
+    expect(res.status).toBe(413);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
   it('recognizes loopback callers only', () => {
     expect(['127.0.0.1', '::1', '::ffff:127.0.0.1', '127.5.5.5'].map(isLoopbackAddress)).toEqual([true, true, true, true]);
     expect(['10.0.0.1', '192.168.1.2', '::ffff:8.8.8.8', '', undefined].map(isLoopbackAddress)).toEqual([false, false, false, false, false]);

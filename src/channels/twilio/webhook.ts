@@ -235,8 +235,16 @@ export class TwilioWebhook {
   }
 }
 
+/** Folded keyword lists by catalogue key: the catalogues do not change while the process runs. */
+const keywordSets = new Map<string, ReadonlySet<string>>();
+
 function matches(folded: string, key: string): boolean {
-  return folded.length > 0 && wordsInAnyLocale(key).some((w) => foldForMatching(w) === folded);
+  let words = keywordSets.get(key);
+  if (!words) {
+    words = new Set(wordsInAnyLocale(key).map(foldForMatching));
+    keywordSets.set(key, words);
+  }
+  return folded.length > 0 && words.has(folded);
 }
 
 function sendTwiml(res: Response, bodies: string[]): void {
