@@ -67,6 +67,8 @@ export interface App {
   delivery: DeliveryTracker;
   /** Conversation state: ExpiringMemoryStorage, or RedisStorage with REDIS_URL. */
   storage: Storage;
+  /** The bot's state over `storage`: saves with the version read, so a stale save is refused. */
+  conversationState: VersionedConversationState;
   queue: TurnQueue;
   /** With REDIS_URL: the connection every shared store uses. */
   redis?: RedisClient;
@@ -214,6 +216,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     outbox,
     delivery,
     storage,
+    conversationState,
     queue,
     redis,
     bot,

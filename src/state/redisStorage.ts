@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Storage, StoreItem, StoreItems } from 'botbuilder';
 import { NEW_ITEM_ETAG, StaleWriteError } from './errors';
 import type { StateKeys } from './keys';
@@ -13,19 +13,33 @@ import { StateUnavailableError, type RedisClient } from './redis';
  *   the ciphertext is bound to its key name (GCM additional data), so values cannot be swapped;
  * - a TTL of CONVERSATION_TTL_SECONDS, set again on every write (every turn writes).
  */
+/*
+ * The whole compare-and-set in one script, so no other writer can come in between. KEYS[1] is
+ * the name under the current encryption key; KEYS[2..] are the names under older keys (during a
+ * rotation the value may still sit there: its version counts, then it moves under KEYS[1]).
+ * ARGV: expected version ('' = any, NEW_ITEM_ETAG = must not exist), ciphertext, TTL in ms.
+ * A version expected of a key that is gone (expired, erased) is stale too: a turn that outlived
+ * an erase must not write the erased conversation back.
+ */
 const WRITE_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'v')
+for i = 2, #KEYS do
+  if current then break end
+  current = redis.call('HGET', KEYS[i], 'v')
+end
 if ARGV[1] == '${NEW_ITEM_ETAG}' then
   if current then return -1 end
 elseif ARGV[1] ~= '' and current ~= ARGV[1] then
   return -1
 end
-local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
-redis.call('HSET', KEYS[1], 'd', ARGV[2])
+local version = (tonumber(current) or 0) + 1
+redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if KEYS[2] then redis.call('DEL', KEYS[2]) end
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
 return version
 `;
+/** Sent by its SHA1 (EVALSHA): Redis keeps the script, the text does not travel on every turn. */
+const WRITE_SCRIPT_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
 export class RedisStorage implements Storage {
   /** Per encryption key, a separate key for naming (never the cipher key itself twice over). */
@@ -55,21 +69,21 @@ export class RedisStorage implements Storage {
     for (const [storageKey, change] of Object.entries(changes)) {
       const { eTag, ...value } = (change ?? {}) as StoreItem;
       const name = this.nameFor(storageKey, this.keys.current.key);
-      let expected = typeof eTag === 'string' && eTag !== '*' ? eTag : '';
-      const keyNames = [name];
-      // During a key rotation the value may still sit under an older key's name: check its version
-      // here, then the script writes it under the current name and deletes the old one.
-      const old = this.keys.byId.size > 1 ? await this.find(storageKey) : undefined;
-      if (old && old.name !== name) {
-        if (expected === NEW_ITEM_ETAG || (expected !== '' && expected !== old.version)) throw new StaleWriteError();
-        keyNames.push(old.name);
-        expected = '';
-      }
-      const version = await this.call(() =>
-        this.redis.eval(WRITE_SCRIPT, { keys: keyNames, arguments: [expected, this.encrypt(name, value), String(this.ttlSeconds * 1000)] }),
-      );
+      const expected = typeof eTag === 'string' && eTag !== '*' ? eTag : '';
+      const older = [...this.keys.byId.values()].filter((key) => key !== this.keys.current.key).map((key) => this.nameFor(storageKey, key));
+      const version = await this.call(() => this.runWriteScript([name, ...older], [expected, this.encrypt(name, value), String(this.ttlSeconds * 1000)]));
       if (version === -1) throw new StaleWriteError();
       if (change) change.eTag = String(version);
+    }
+  }
+
+  /** EVALSHA, and EVAL once when Redis does not know the script (first call, restart, SCRIPT FLUSH). */
+  private async runWriteScript(keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.redis.evalSha(WRITE_SCRIPT_SHA, { keys, arguments: args });
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return this.redis.eval(WRITE_SCRIPT, { keys, arguments: args });
     }
   }
 

@@ -75,6 +75,36 @@ describe('RedisStorage', () => {
     expect(await storage.read(['rotated'])).toEqual({});
   });
 
+  it('during a key rotation, the version of a value still under the old key is checked in Redis: a stale write is refused', async () => {
+    await storage.write({ moving: { v: 1 } });
+    const both = `${key('k3')},${[...keys.byId].map(([id, k]) => `${id}:${k.toString('base64')}`)[0]}`;
+    const a = new RedisStorage(client as never, parseStateKeys(both), 60, prefix);
+    const b = new RedisStorage(client as never, parseStateKeys(both), 60, prefix);
+    // Two turns read version 1 under the old key; the first one's write moves it.
+    const [readA, readB] = [await a.read(['moving']), await b.read(['moving'])];
+    await a.write({ moving: { v: 2, eTag: readA.moving!.eTag } });
+    await expect(b.write({ moving: { v: 3, eTag: readB.moving!.eTag } })).rejects.toBeInstanceOf(StaleWriteError);
+    expect((await b.read(['moving'])).moving).toMatchObject({ v: 2, eTag: '2' });
+    // A conversation new to both keys cannot be created twice either.
+    await a.write({ fresh: { n: 1, eTag: NEW_ITEM_ETAG } });
+    await expect(b.write({ fresh: { n: 2, eTag: NEW_ITEM_ETAG } })).rejects.toBeInstanceOf(StaleWriteError);
+  });
+
+  it('refuses a versioned write to a conversation that is gone (erased or expired meanwhile)', async () => {
+    const change = { n: 1, eTag: NEW_ITEM_ETAG };
+    await storage.write({ erased: change });
+    await storage.delete(['erased']);
+    await expect(storage.write({ erased: { n: 2, eTag: change.eTag } })).rejects.toBeInstanceOf(StaleWriteError);
+    expect(await storage.read(['erased'])).toEqual({});
+  });
+
+  it('writes after Redis forgot its scripts (restart, SCRIPT FLUSH)', async () => {
+    await storage.write({ flushed: { n: 1 } });
+    await client.scriptFlush();
+    await storage.write({ flushed: { n: 2, eTag: '1' } });
+    expect((await storage.read(['flushed'])).flushed).toMatchObject({ n: 2, eTag: '2' });
+  });
+
   it('a value tampered with in Redis is not trusted: the conversation starts afresh', async () => {
     await storage.write({ tampered: { ok: true } });
     const names = await client.keys(`${prefix}state:*`);

@@ -13,6 +13,12 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Accepts connections again, on the same port. */
   restore(): Promise<void>;
+  /**
+   * New connections are accepted but not forwarded (a reconnect hangs, as behind a network that
+   * swallows packets); open ones carry on. Until release(), which forwards the held ones.
+   */
+  holdNew(): void;
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -20,18 +26,26 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let holding = false;
+  const held: Socket[] = [];
+
+  const forward = (client: Socket) => {
+    const upstream = connect(target.port, target.host);
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  };
 
   const listen = async () => {
     server = createServer((client) => {
-      const upstream = connect(target.port, target.host);
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      client.on('error', () => client.destroy());
+      if (holding) held.push(client);
+      else forward(client);
     });
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
@@ -62,6 +76,13 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
     },
     cut: stop,
     restore: listen,
+    holdNew() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const client of held.splice(0)) if (!client.destroyed) forward(client);
+    },
     close: stop,
   };
 }
