@@ -49,6 +49,7 @@ import { DevOutbox } from './services/sms/devOutbox';
 import { TwilioSmsSender } from './services/sms/twilioSmsSender';
 import type { Locale, Registry, SmsSender } from './services/types';
 import { SimulatorFeed } from './simulator/feed';
+import { SimulatorAwareOtpService, SimulatorAwareSmsSender } from './simulator/routing';
 import { ExpiringMemoryStorage } from './state/expiringMemoryStorage';
 import { ephemeralStateKeys, type StateKeys } from './state/keys';
 import { createRedis, type RedisClient } from './state/redis';
@@ -307,10 +308,12 @@ function createSenders(
   }
   const twilioClient = client ?? createTwilioClient({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN });
   const statusCallbackUrl = config.twilioStatusUrl!;
-  const sms = new MeteredSmsSender(
+  const twilioSms = new MeteredSmsSender(
     new TwilioSmsSender({ client: twilioClient, from: config.TWILIO_SMS_FROM!, statusCallbackUrl, tracker: stores.delivery, log }),
     metrics,
   );
+  // The simulator's conversations text its inbox, never a real phone (simulator/routing.ts).
+  const sms = config.simulatorEnabled ? new SimulatorAwareSmsSender(twilioSms, outbox) : twilioSms;
   // Verify keeps the code; the send limits per number are ours, shared through Redis when there is one.
   const limits = redis && keys ? new RedisOtpSendLimits(redis, keys.hashSecret, clock, { prefix }) : undefined;
   const otp = config.TWILIO_VERIFY_SERVICE_SID
@@ -324,7 +327,12 @@ function createSenders(
         pending: redis && keys ? new RedisPendingVerifications(redis, keys, { prefix }) : undefined,
       })
     : ownOtp(sms);
-  return { sms, otp: new MeteredOtpService(otp, metrics), messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl) };
+  const metered = new MeteredOtpService(otp, metrics);
+  return {
+    sms,
+    otp: config.simulatorEnabled && config.TWILIO_VERIFY_SERVICE_SID ? new SimulatorAwareOtpService(metered, ownOtp(outbox)) : metered,
+    messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl),
+  };
 }
 
 /** With REGISTRY_URL: the registry over HTTP (contract/registry.openapi.yaml). Without: the people file, in process. */

@@ -14,6 +14,7 @@ import {
   type StepLabel,
 } from './labels';
 import { OpenConversations, type ConversationAlive } from './openConversations';
+import { isSimulatedTraffic } from '../pipeline/trafficSource';
 
 /**
  * Where one conversation stands in the funnel. Kept in the conversation's own state (Session), so
@@ -99,11 +100,13 @@ export class FunnelMetrics implements ConversationMetrics {
     });
   }
 
+  /** The simulator's turns are counted apart (channel "simulator"), and nothing else of theirs is. */
   turn(channelId: string | undefined, locale: LocaleLabel): void {
-    this.turns.inc({ channel: channelLabel(channelId), locale });
+    this.turns.inc({ channel: isSimulatedTraffic() ? 'simulator' : channelLabel(channelId), locale });
   }
 
   conversationStarted(session: FunnelHolder): void {
+    if (isSimulatedTraffic()) return;
     const previous = session.funnel;
     if (previous && !previous.ended) this.outcomes.inc({ outcome: previous.registryDown ? 'registry_unavailable' : 'abandoned' });
     session.funnel = { reached: [], ended: false, registryDown: false };
@@ -111,6 +114,7 @@ export class FunnelMetrics implements ConversationMetrics {
   }
 
   stepReached(session: FunnelHolder, step: StepLabel): void {
+    if (isSimulatedTraffic()) return;
     const funnel = session.funnel;
     // A session from before metrics existed has no progress: its steps are not counted.
     if (!funnel || funnel.ended || funnel.reached.includes(step)) return;
@@ -119,26 +123,32 @@ export class FunnelMetrics implements ConversationMetrics {
   }
 
   reprompted(step: StepLabel): void {
+    if (isSimulatedTraffic()) return;
     this.reprompts.inc({ step });
   }
 
   wayOut(step: StepLabel): void {
+    if (isSimulatedTraffic()) return;
     this.wayOuts.inc({ step });
   }
 
   mismatched(kind: MismatchLabel): void {
+    if (isSimulatedTraffic()) return;
     this.mismatches.inc({ kind });
   }
 
   registryUnavailable(session: FunnelHolder): void {
+    if (isSimulatedTraffic()) return;
     if (session.funnel) session.funnel.registryDown = true;
   }
 
   registryAnswered(session: FunnelHolder): void {
+    if (isSimulatedTraffic()) return;
     if (session.funnel) session.funnel.registryDown = false;
   }
 
   ended(session: FunnelHolder, outcome: DeliveredOutcome): void {
+    if (isSimulatedTraffic()) return;
     const funnel = session.funnel;
     if (!funnel || funnel.ended) return;
     funnel.ended = true;
@@ -146,6 +156,7 @@ export class FunnelMetrics implements ConversationMetrics {
   }
 
   turnEnded(conversationKey: string, session: FunnelHolder): void {
+    if (isSimulatedTraffic()) return;
     const funnel = session.funnel;
     this.open.touch(conversationKey, { open: Boolean(funnel && !funnel.ended), registryDown: funnel?.registryDown ?? false });
   }

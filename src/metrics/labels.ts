@@ -8,7 +8,7 @@ import { FORM_FIELDS } from '../bot/session';
  */
 
 /** Channels we know by their Bot Framework channel id; anything else is "other". */
-export const CHANNELS = ['whatsapp', 'sms', 'emulator', 'directline', 'webchat', 'chat', 'test', 'other'] as const;
+export const CHANNELS = ['whatsapp', 'sms', 'simulator', 'emulator', 'directline', 'webchat', 'chat', 'test', 'other'] as const;
 export type ChannelLabel = (typeof CHANNELS)[number];
 
 export const LOCALES = ['ar', 'fr'] as const;

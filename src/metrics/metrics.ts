@@ -1,5 +1,6 @@
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { countSmsSegments } from '../channels/sms/encoding';
+import { isSimulatedTraffic } from '../pipeline/trafficSource';
 import { ClosedCounter, ClosedHistogram } from './closed';
 import { FunnelMetrics, type FunnelOptions } from './funnel';
 import {
@@ -81,26 +82,31 @@ export class Metrics {
   }
 
   otpSend(result: OtpSendLabel): void {
+    if (isSimulatedTraffic()) return;
     this.otpSends.inc({ result });
   }
 
   otpCheck(result: OtpCheckLabel): void {
+    if (isSimulatedTraffic()) return;
     this.otpChecks.inc({ result });
   }
 
   /** One SMS taken by the provider: its encoding and segments are computed from the body, which is not kept. */
   smsAccepted(purpose: SmsPurposeLabel, body: string): void {
+    if (isSimulatedTraffic()) return;
     const { encoding, segments } = countSmsSegments(body);
     this.smsSent.inc({ purpose, encoding });
     this.smsSegments.inc({ purpose, encoding }, segments);
   }
 
   smsFailed(purpose: SmsPurposeLabel): void {
+    if (isSimulatedTraffic()) return;
     this.smsFailures.inc({ purpose });
   }
 
   /** `kind` says why a failed call failed (a closed set: never a message, never data). */
   registryCall(operation: RegistryOperationLabel, result: RegistryResultLabel, seconds: number, kind?: string): void {
+    if (isSimulatedTraffic()) return;
     this.registrySeconds.observe({ operation, result }, seconds);
     if (result !== 'ok') this.registryErrors.inc({ operation, result, kind: closedLabel(REGISTRY_ERROR_KINDS, kind) });
   }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Request, Response, Server } from 'restify';
 import { readRawBody } from '../channels/rawBody';
+import { runAsSimulated } from '../pipeline/trafficSource';
 import { z } from 'zod';
 import { stateKey, type App } from '../app';
 import { bareAddress, channelOf, parseFormBody } from '../channels/twilio/inbound';
@@ -84,11 +85,15 @@ export function registerSimulator(server: Server, app: App, feed: SimulatorFeed)
     params.To = channel === 'whatsapp' ? `whatsapp:${SIMULATOR_OUR_NUMBER}` : SIMULATOR_OUR_NUMBER;
     feed.follow(phone);
     let answer: WebhookAnswer | undefined;
-    await app.twilioWebhook.receiveTrusted(params, (a) => {
-      answer = a;
-      // What Twilio would deliver from the TwiML, in order, before anything sent later by REST.
-      if (a.status === 200) for (const body of a.messages) feed.recordChat(channel, phone, { body });
-    });
+    // Everything this message causes (late replies, OTP, password) is simulated traffic: kept off
+    // real phones and out of the operations' metrics (pipeline/trafficSource.ts).
+    await runAsSimulated(() =>
+      app.twilioWebhook.receiveTrusted(params, (a) => {
+        answer = a;
+        // What Twilio would deliver from the TwiML, in order, before anything sent later by REST.
+        if (a.status === 200) for (const body of a.messages) feed.recordChat(channel, phone, { body });
+      }),
+    );
     if (!answer || answer.status === 200) return void res.send(200, { ok: true });
     res.send(answer.status, { error: answer.error });
   });

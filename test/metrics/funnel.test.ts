@@ -202,3 +202,21 @@ describe('GET /metrics after scripted conversations', () => {
     expect(personalLabels((await scrape()).samples)).toEqual([]);
   });
 });
+
+describe('GET /metrics after a code locked by too many wrong tries', () => {
+  it('counts the wrong tries, the lock, and the right code typed too late as locked too', async () => {
+    const locked = await startTwilioServer();
+    try {
+      const user = locked.whatsapp('+212610000021');
+      for (const text of [...form('BE654321', '15/11/2030', '02/07/1990'), 'oui']) await user.say(text);
+      const code = /\b\d{6}\b/.exec(locked.app.outbox.list().filter((m) => m.to === user.phone).pop()!.body)![0];
+      const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+      for (let i = 0; i < 5; i++) await user.say(wrong);
+      expect((await user.say(code)).text).toContain("Trop d'essais pour ce code");
+      const samples = parseMetrics(await (await fetch(`${locked.base}/metrics`)).text());
+      expect(byLabel(samples, 'tasjil_otp_checks_total', 'result')).toEqual({ verified: 0, wrong: 4, locked: 2, expired: 0, no_code: 0, error: 0 });
+    } finally {
+      await locked.close();
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { createServer } from '../../src/server';
 import type { FeedEntry } from '../../src/simulator/feed';
 import { FakeTwilio } from '../support/fakeTwilio';
+import { byLabel, parseMetrics } from '../support/metricsText';
 import { ManualClock } from '../../src/clock';
 import type { Registry } from '../../src/services/types';
 import { eventually, messageSid, sampleRegistry, startTwilioServer, type TwilioTestServer } from '../support/twilioServer';
@@ -145,6 +146,37 @@ describe('the simulator through the Twilio pipeline', () => {
     const { phone } = (await (await fetch(`${server.base}/simulator/api/new-number`)).json()) as { phone: string };
     expect(phone).toMatch(/^\+2126\d{8}$/);
     expect(await feed(phone, 'whatsapp')).toEqual([]);
+  });
+});
+
+describe('a simulated outcome B on a deployment with Twilio and Verify configured', () => {
+  it('texts the code and the password to the page\'s inbox, never through Twilio, and counts in no real metric', async () => {
+    const fake = new FakeTwilio();
+    await fake.start();
+    const server = await startTwilioServer({ fake, env: { TWILIO_VERIFY_SERVICE_SID: `VA${'1'.repeat(32)}` } });
+    try {
+      // "New user" gave a made-up number: it may be a real person's, who must get nothing.
+      const phone = '+212677000009';
+      for (const Body of ['Bonjour', '1', 'BE654321', '15/11/2030', '02/07/1990', '1', '2', 'passer', 'oui']) {
+        expect((await postTo(server, { MessageSid: messageSid(), From: phone, Body })).status).toBe(200);
+      }
+      const code = /\b(\d{6})\b/.exec((await eventually(() => server.app.simulator!.since(phone, 'sms', 0).find((e) => e.pane === 'inbox')))!.body)![1]!;
+      await postTo(server, { MessageSid: messageSid(), From: phone, Body: code });
+      const inbox = server.app.simulator!.since(phone, 'sms', 0).filter((e) => e.pane === 'inbox');
+      expect(inbox.map((e) => e.body)).toEqual([expect.stringContaining(code), expect.stringContaining('mot de passe Ma CNSS est')]);
+      expect(server.app.simulator!.since(phone, 'sms', 0).map((e) => e.body).join('\n')).toContain('Votre compte Ma CNSS est créé');
+      expect(fake.requests).toEqual([]);
+
+      const samples = parseMetrics(await server.app.metrics.render());
+      const counted = (name: string) => samples.filter((x) => x.name === name).reduce((sum, x) => sum + x.value, 0);
+      expect(byLabel(samples, 'tasjil_turns_total', 'channel')).toMatchObject({ simulator: 10, sms: 0, whatsapp: 0 });
+      for (const name of ['tasjil_funnel_step_reached_total', 'tasjil_funnel_outcome_total', 'tasjil_otp_sends_total', 'tasjil_otp_checks_total', 'tasjil_sms_sent_total', 'tasjil_sms_segments_total', 'tasjil_registry_request_duration_seconds_count']) {
+        expect([name, counted(name)]).toEqual([name, 0]);
+      }
+    } finally {
+      await server.close();
+      await fake.stop();
+    }
   });
 });
 
