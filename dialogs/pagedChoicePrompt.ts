@@ -81,7 +81,9 @@ export class PagedChoicePrompt<T> extends Dialog {
     const first = page * size;
     const shown = options.slice(first, first + size);
     const lines = shown.map((o, i) => `${first + i + 1}. ${o.labels[0]}`);
-    if (pageCount(options.length, size) > 1) lines.push(localize(ctx.turn, 'prompts.paging.more'));
+    const pages = pageCount(options.length, size);
+    // "0" turns the page; on the last one it goes back to the first, and says so.
+    if (pages > 1) lines.push(localize(ctx.turn, page === pages - 1 ? 'prompts.paging.first' : 'prompts.paging.more'));
     await turn.sendActivity(message(`${localize(ctx.turn, `prompts.${this.id}.ask`)}\n${lines.join('\n')}`));
   }
 }

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { stdin, stdout } from 'node:process';
 import { createApp } from '../app';
 import { ConfigError, loadConfig } from '../config';
+import { t } from '../i18n';
 import { createLogger } from '../log';
 import { InProcessAdapter } from '../channels/inProcessAdapter';
 import { InboundTextMiddleware } from '../channels/inboundText';
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   adapter.onTurnError = turnErrorHandler(app.log);
   app.outbox.onMessage((sms) => console.log(`\n  [SMS → ${sms.to}]\n${display(sms.body, '  📱 ')}\n`));
 
-  console.log('Tasjil — terminal chat. Ctrl+D to quit. / اضغط Ctrl+D للخروج');
+  console.log(`${t('fr', 'cli.banner')}\n${t('ar', 'cli.banner')}`);
   warmUpDateRecognizer();
   const rl = createInterface({ input: stdin, output: stdout, terminal: stdin.isTTY });
   const from = sender ?? 'terminal-user';
