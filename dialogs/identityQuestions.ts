@@ -149,7 +149,10 @@ export function summaryQuestion(describe: (ctx: QuestionContext) => string): Que
     id: 'summary',
     ask: (ctx) => ({ key: 'prompts.summary.ask', vars: { lines: describe(ctx) } }),
     read: (text) => {
-      if (readYesNo(text) === 'yes') return { ok: true, value: { confirmed: true } };
+      const yesNo = readYesNo(text);
+      if (yesNo === 'yes') return { ok: true, value: { confirmed: true } };
+      // "No": something is wrong, but which line? Asked, without using up a try.
+      if (yesNo === 'no') return { ok: false, error: 'errors.summary.whichLine', uncounted: true };
       const field = readFieldNumber(text);
       return field ? { ok: true, value: { change: field } } : { ok: false, error: 'errors.summary.unknown' };
     },
