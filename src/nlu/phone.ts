@@ -3,7 +3,7 @@ import { normalizeInput } from './normalize';
 
 export type PhoneParseResult =
   | { ok: true; e164: string; national: string }
-  | { ok: false; error: 'unreadable' | 'notMoroccan' | 'notMobile' };
+  | { ok: false; error: 'unreadable' | 'notMoroccan' | 'notMobile' | 'wrongLength' };
 
 const MOROCCO_CALLING_CODE = '212';
 // Moroccan mobiles are 06… and 07… (domain.md §6). libphonenumber's "max" metadata also checks
@@ -32,6 +32,9 @@ function phoneDigits(text: string): string | undefined {
 export function parseMoroccanMobile(text: string): PhoneParseResult {
   let digits = phoneDigits(text);
   if (!digits) return { ok: false, error: 'unreadable' };
+  // A mobile with a digit missing or one too many (061234567): say that, not "not a mobile".
+  const local = digits.replace(/^\+2120?/, '0');
+  if (/^0[67]\d*$/.test(local) && local.length !== 10 && Math.abs(local.length - 10) <= 2) return { ok: false, error: 'wrongLength' };
   // People keep the trunk 0 after the country code: +212 06 12 34 56 78.
   digits = digits.replace(/^\+2120(?=\d{9}$)/, '+212');
   const phone = parsePhoneNumberFromString(digits, 'MA');

@@ -102,7 +102,7 @@ export function validateBirthDate(
 // ---------------------------------------------------------------------------------------------
 // Phone, e-mail
 
-export type PhoneError = 'empty' | 'unreadable' | 'notMoroccan' | 'notMobile';
+export type PhoneError = 'empty' | 'unreadable' | 'notMoroccan' | 'notMobile' | 'wrongLength';
 
 /** A Moroccan mobile number, as E.164 and national (0612345678) forms. */
 export function validatePhone(text: string): Validation<{ e164: string; national: string }, PhoneError> {
