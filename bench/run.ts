@@ -7,7 +7,7 @@ import { printReport, type Report, type ScenarioReport } from './lib/report';
 import { baselineConversation, registration, type Channel, type Outcome } from './lib/scripts';
 
 /**
- * `npm run bench [-- --quick] [-- --users=50 --duration=12 --no-redis --timeout=480]`
+ * `npm run bench [-- --quick] [-- --users=50 --duration=12 --no-redis --timeout=900]`
  *
  * Starts Tasjil itself (memory mode; Redis mode with one and two instances) and the plain
  * botbuilder baseline (bench/baseline/) as child processes on loopback ports, drives virtual users
@@ -54,7 +54,7 @@ function parseOptions(argv: string[]): Options {
     rssWarmupConversations: 500,
     redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     redis: !flag('no-redis'),
-    hardTimeoutMs: number('timeout', quick ? 120 : 480) * 1000,
+    hardTimeoutMs: number('timeout', quick ? 120 : 900) * 1000,
   };
 }
 
