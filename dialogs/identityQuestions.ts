@@ -1,6 +1,5 @@
-import { wordsInAnyLocale } from '../src/i18n';
 import { formatDateForLocale } from '../src/nlu/dates';
-import { matchChoice, readYesNo, type ChoiceOption } from '../src/nlu/choices';
+import { keywordSet, matchChoice, readYesNo, type ChoiceOption } from '../src/nlu/choices';
 import { foldForMatching } from '../src/nlu/normalize';
 import { parseMoroccanMobile } from '../src/nlu/phone';
 import {
@@ -163,14 +162,8 @@ export function summaryQuestion(describe: (ctx: QuestionContext) => string): Que
 export function readFieldNumber(text: string): FormField | undefined {
   const match = /^(?:(.*\D)\s+)?(\d{1,2})$/.exec(foldForMatching(text));
   if (!match) return undefined;
-  if (match[1] && !changeWords().has(match[1].trim())) return undefined;
+  if (match[1] && !keywordSet('answers.change').has(match[1].trim())) return undefined;
   return FORM_FIELDS[Number(match[2]) - 1];
-}
-
-let changeWordSet: Set<string> | undefined;
-function changeWords(): Set<string> {
-  changeWordSet ??= new Set(wordsInAnyLocale('answers.change').map(foldForMatching));
-  return changeWordSet;
 }
 
 /** 0612345678 → "06 12 34 56 78", as Moroccans write their numbers. */

@@ -1,6 +1,6 @@
 import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
-import { wordsInAnyLocale } from '../src/i18n';
+import { keywordSet } from '../src/nlu/choices';
 import { foldForMatching } from '../src/nlu/normalize';
 import { maskPhone, parseMoroccanMobile } from '../src/nlu/phone';
 import { sessionOf } from '../src/bot/session';
@@ -41,7 +41,7 @@ export class OtpPrompt extends Dialog {
     const text = foldForMatching(dc.context.activity.text ?? '');
     const key = conversationKey(dc.context);
 
-    if (wordsInAnyLocale('answers.resend').some((w) => foldForMatching(w) === text)) {
+    if (keywordSet('answers.resend').has(text)) {
       return this.resend(dc);
     }
     // A mobile number here (10 digits, never a 6-digit code): the user corrects where the code goes.

@@ -1,8 +1,7 @@
 import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
-import { wordsInAnyLocale } from '../src/i18n';
 import { presentationOf } from '../src/channels/presentation';
-import { matchChoice, type ChoiceOption } from '../src/nlu/choices';
+import { keywordSet, matchChoice, type ChoiceOption } from '../src/nlu/choices';
 import type { ConversationMetrics } from '../src/metrics/funnel';
 import { stepLabel } from '../src/metrics/labels';
 import { foldForMatching } from '../src/nlu/normalize';
@@ -45,7 +44,7 @@ export class PagedChoicePrompt<T> extends Dialog {
     const folded = foldForMatching(text);
     const options = this.options(ctx);
 
-    if (folded === '0' || wordsInAnyLocale('answers.more').some((w) => foldForMatching(w) === folded)) {
+    if (folded === '0' || keywordSet('answers.more').has(folded)) {
       state.page = (state.page + 1) % pageCount(options.length, pageSize(dc.context));
       await this.showPage(dc.context, state.page);
       return Dialog.EndOfTurn;

@@ -25,6 +25,21 @@ const MIN_PARTIAL_LENGTH = 3;
 // Labels this short ("ok", "non") are too close to other words for a typo to be safe.
 const MIN_FUZZY_LABEL_LENGTH = 3;
 
+const keywordSets = new Map<string, ReadonlySet<string>>();
+
+/**
+ * The words of a catalogue key in every locale, folded for matching, once per process: the
+ * catalogues do not change while it runs, and these are checked on every message.
+ */
+export function keywordSet(key: string): ReadonlySet<string> {
+  let words = keywordSets.get(key);
+  if (!words) {
+    words = new Set(wordsInAnyLocale(key).map(foldForMatching));
+    keywordSets.set(key, words);
+  }
+  return words;
+}
+
 let numberWords: Map<string, number> | undefined;
 
 function loadNumberWords(): Map<string, number> {

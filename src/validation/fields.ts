@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { wordsInAnyLocale } from '../i18n';
+import { keywordSet } from '../nlu/choices';
 import { addYears, fullYearsBetween, MAX_AGE_YEARS, parseDayFirstDate, type DateParseError } from '../nlu/dates';
 import { foldForMatching, normalizeInput } from '../nlu/normalize';
 import { parseMoroccanMobile } from '../nlu/phone';
@@ -118,11 +118,8 @@ export type EmailError = 'empty' | 'tooLong' | 'invalid';
 const EMAIL_MAX_LENGTH = 254;
 const emailSchema = z.email();
 
-let skipWords: Set<string> | undefined;
-
 function isSkipWord(text: string): boolean {
-  skipWords ??= new Set(wordsInAnyLocale('answers.skip').map(foldForMatching));
-  return skipWords.has(foldForMatching(text));
+  return keywordSet('answers.skip').has(foldForMatching(text));
 }
 
 /** The e-mail address, lower case; a skip word ("passer", "ma3ndich", "لا") means none: `null`. */

@@ -2,7 +2,8 @@ import type { Activity, TurnContext } from 'botbuilder';
 import type { Request, Response } from 'restify';
 import twilio from 'twilio';
 import type { Clock } from '../../clock';
-import { t, wordsInAnyLocale } from '../../i18n';
+import { t } from '../../i18n';
+import { keywordSet } from '../../nlu/choices';
 import type { Logger } from '../../log';
 import type { RejectionLabel, WebhookRouteLabel } from '../../metrics/labels';
 import { detectLocale, foldForMatching } from '../../nlu/normalize';
@@ -235,16 +236,8 @@ export class TwilioWebhook {
   }
 }
 
-/** Folded keyword lists by catalogue key: the catalogues do not change while the process runs. */
-const keywordSets = new Map<string, ReadonlySet<string>>();
-
 function matches(folded: string, key: string): boolean {
-  let words = keywordSets.get(key);
-  if (!words) {
-    words = new Set(wordsInAnyLocale(key).map(foldForMatching));
-    keywordSets.set(key, words);
-  }
-  return folded.length > 0 && words.has(folded);
+  return folded.length > 0 && keywordSet(key).has(folded);
 }
 
 function sendTwiml(res: Response, bodies: string[]): void {
