@@ -93,6 +93,8 @@ export interface AppOverrides {
   registry?: Registry;
   /** A Twilio client pointed elsewhere (tests: a local fake of Twilio's API). */
   twilioClient?: Twilio.Twilio;
+  /** How long a message waits in Redis for its user's earlier turns (tests: shorter than the default 10 s). */
+  turnMaxWaitMs?: number;
 }
 
 /**
@@ -102,7 +104,7 @@ export interface AppOverrides {
 export function createApp(config: Config, log: Logger, overrides: AppOverrides = {}): App {
   const clock = overrides.clock ?? systemClock;
   const data = loadReferenceData();
-  const stores = createStores(config, log, clock);
+  const stores = createStores(config, log, clock, overrides.turnMaxWaitMs);
   const { storage, delivery, queue } = stores;
   const metrics = new Metrics({
     clock,
@@ -254,7 +256,7 @@ interface Stores {
  * versioned), the turn queue, MessageSid dedupe, opt-outs, the 24-hour window, delivery reports,
  * mismatch counts, and (createSenders) OTP codes and send limits.
  */
-function createStores(config: Config, log: Logger, clock: Clock): Stores {
+function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?: number): Stores {
   if (!config.REDIS_URL) {
     return {
       storage: new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock),
@@ -273,7 +275,7 @@ function createStores(config: Config, log: Logger, clock: Clock): Stores {
   const prefix = config.REDIS_KEY_PREFIX;
   return {
     storage: new RedisStorage(redis, keys, config.CONVERSATION_TTL_SECONDS, prefix),
-    queue: new RedisTurnQueue(redis, keys.hashSecret, { prefix, log }),
+    queue: new RedisTurnQueue(redis, keys.hashSecret, { prefix, log, maxWaitMs: turnMaxWaitMs }),
     dedupe: new RedisMessageDedupe(redis, { prefix }),
     optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets }),
     contacts: new RedisContactActivity(redis, keys.hashSecret, clock, { prefix }),

@@ -1,6 +1,6 @@
 import type { Storage, StoreItems } from 'botbuilder';
 import type { Clock } from '../clock';
-import { StaleWriteError } from './errors';
+import { NEW_ITEM_ETAG, StaleWriteError } from './errors';
 
 /**
  * In-process conversation storage. Unlike botbuilder's MemoryStorage it forgets a conversation
@@ -30,7 +30,7 @@ export class ExpiringMemoryStorage implements Storage {
     for (const [key, change] of Object.entries(changes)) {
       const current = this.live(key);
       const expected: unknown = change?.eTag;
-      if (current && typeof expected === 'string' && expected !== '*' && expected !== current.eTag) throw new StaleWriteError();
+      if (typeof expected === 'string' && expected !== '*' && !matchesVersion(expected, current?.eTag)) throw new StaleWriteError();
       const { eTag: _ignored, ...value } = (change ?? {}) as Record<string, unknown>;
       const eTag = String(this.nextETag++);
       this.items.set(key, { json: JSON.stringify(value), eTag, expiresAt: this.clock.now() + this.ttlSeconds * 1000 });
@@ -65,4 +65,13 @@ export class ExpiringMemoryStorage implements Storage {
     const now = this.clock.now();
     for (const [key, item] of this.items) if (item.expiresAt <= now) this.items.delete(key);
   }
+}
+
+/**
+ * NEW_ITEM_ETAG creates a conversation only if there is none; any other version must be the
+ * stored one. A version of a conversation that is gone (erased by STOP, or expired meanwhile) is
+ * stale too: writing it would bring the erased data back. As the Redis storage does.
+ */
+function matchesVersion(expected: string, stored: string | undefined): boolean {
+  return expected === NEW_ITEM_ETAG ? stored === undefined : expected === stored;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { closeTestClient, connectTestClient, deleteKeys, newTestPrefix, waitUntilReady } from '../support/redis';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy';
-import { eventually, startTwilioServer, type TwilioTestServer } from '../support/twilioServer';
+import { eventually, messageSid, startTwilioServer, statusForm, type TwilioTestServer } from '../support/twilioServer';
 
 /**
  * Redis going away and coming back, under a running app: the app reaches Redis through a proxy
@@ -73,6 +73,9 @@ describe('Redis lost in the middle of a conversation', () => {
     // A date says nothing of the language, and the conversation's is in the unreachable state: both.
     expect(lost.text).toContain('حاول بعد لحظة');
     expect((await readiness(server.base)).body.checks?.state).toBe(false);
+    // A delivery report meanwhile: "later" (Twilio retries it), and nothing of ours in the answer.
+    const report = await server.status(statusForm(messageSid(), 'delivered', { To: user.phone }));
+    expect({ status: report.status, raw: report.raw }).toEqual({ status: 503, raw: '{"error":"unavailable"}' });
 
     await proxy.restore();
     await waitUntilReady(server.app.redis!, 10_000);

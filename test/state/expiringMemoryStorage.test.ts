@@ -27,6 +27,24 @@ describe('ExpiringMemoryStorage', () => {
     expect((await storage.read(['c1'])).c1).toMatchObject({ n: 4 });
   });
 
+  it('refuses a versioned write to a conversation that is gone (erased or expired meanwhile)', async () => {
+    const clock = new ManualClock();
+    const storage = new ExpiringMemoryStorage(TTL_SECONDS, clock);
+    const erased = { n: 1 } as { n: number; eTag?: string };
+    await storage.write({ c1: erased });
+    await storage.delete(['c1']);
+    await expect(storage.write({ c1: { n: 2, eTag: erased.eTag } })).rejects.toThrow(/stale/);
+    expect(await storage.read(['c1'])).toEqual({});
+
+    const expired = { n: 1 } as { n: number; eTag?: string };
+    await storage.write({ c2: expired });
+    clock.advance(TTL_SECONDS * 1000);
+    await expect(storage.write({ c2: { n: 2, eTag: expired.eTag } })).rejects.toThrow(/stale/);
+    // A new conversation (no version) is written as before.
+    await storage.write({ c2: { n: 3 } });
+    expect((await storage.read(['c2'])).c2).toMatchObject({ n: 3 });
+  });
+
   it('returns copies: changing what was read does not change what is stored', async () => {
     const storage = new ExpiringMemoryStorage(TTL_SECONDS, new ManualClock());
     await storage.write({ c1: { form: { a: 1 } } });

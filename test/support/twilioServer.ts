@@ -122,6 +122,8 @@ export interface StartOptions {
   clock?: ManualClock;
   /** With REDIS_URL: wait until the app's Redis client is connected (default true). */
   waitForRedis?: boolean;
+  /** With REDIS_URL: how long a message waits for its user's earlier turns. */
+  turnMaxWaitMs?: number;
 }
 
 /** A SwitchableRegistry over the sample people file, on `clock`. */
@@ -153,7 +155,7 @@ export async function startTwilioServer(options: StartOptions = {}): Promise<Twi
   });
   const registry = options.registry ?? sampleRegistry(clock);
   const twilioClient = fake ? createTwilioClient({ accountSid: fake.accountSid, authToken: fake.authToken, baseUrl: fake.url }) : undefined;
-  const app = createApp(config, createLogger('trace', sink), { clock, registry, twilioClient });
+  const app = createApp(config, createLogger('trace', sink), { clock, registry, twilioClient, turnMaxWaitMs: options.turnMaxWaitMs });
   // With REDIS_URL the app connects in the background; a test starts talking once it is connected.
   if (app.redis && options.waitForRedis !== false) await waitUntilReady(app.redis);
   const server: Server = createServer(app);

@@ -3,6 +3,7 @@ import type { ActivationOptions, ActivationRequest, IdentityQuery, Registry } fr
 import { FakeTwilio } from '../support/fakeTwilio';
 import { OUR_WHATSAPP, STATUS_URL, eventually, sampleRegistry, startTwilioServer, type Sender, type TwilioTestServer } from '../support/twilioServer';
 import { ManualClock } from '../../src/clock';
+import { TEST_REDIS_URL, newTestPrefix } from '../support/redis';
 
 /**
  * Twilio waits 15 s for a webhook's answer. A turn over TWILIO_REPLY_BUDGET_MS (here 500 ms, the
@@ -157,3 +158,72 @@ describe('a turn over the reply budget, Twilio configured', () => {
     expect(sent[1]!.form.Body).toContain('Nouvelle vérification');
   });
 });
+
+describe('a late turn and the user who left or was let down', () => {
+  const STOP_FR = 'Vous ne recevrez plus de messages de Tasjil et vos données sont effacées. Écrivez START pour revenir.';
+
+  it('STOP while a late turn runs: its result is not sent, and the conversation stays erased', async () => {
+    const { server, registry } = await start();
+    const user = server.whatsapp('+212660000005');
+    await toSummary(user);
+
+    registry.hold();
+    expect((await user.say('oui')).messages).toEqual([CHECKING_FR]);
+    // The erase waits for the running turn; the confirmation does not wait past the budget.
+    expect((await user.say('STOP')).messages).toEqual([STOP_FR]);
+
+    registry.release();
+    await eventually(() => server.logLines.some((line) => line.includes('"event":"twilio.reply_late.dropped"')));
+    const key = `whatsapp/conversations/${user.phone}/`;
+    // The erase ran after the turn, so the turn did not save the erased answers back.
+    await eventually(async () => (await server.app.storage.read([key]))[key] === undefined);
+    expect(await server.app.storage.read([key])).toEqual({});
+    expect(server.app.outbox.list()).toEqual([]);
+  });
+
+  it('a late turn whose save is refused still gets an answer: the apology, by message', async () => {
+    const { server, registry } = await start();
+    const user = server.sms('+212660000006');
+    await toSummary(user);
+
+    registry.hold();
+    expect((await user.say('oui')).messages).toEqual(['Je vérifie, un instant... La réponse arrive dans un message.']);
+    // The conversation is erased under the running turn: its versioned save is refused.
+    const key = `sms/conversations/${user.phone}/`;
+    await server.app.storage.delete([key]);
+    registry.release();
+
+    const [late] = await eventually(() => {
+      const sent = server.app.outbox.list().filter((m) => m.to === user.phone);
+      return sent.length > 0 && sent;
+    });
+    expect(late).toMatchObject({ channel: 'sms', body: APOLOGY_FR_SMS });
+  });
+
+  it('Redis: a message that waited too long for the turn before it gets the apology by message, then that turn’s result', async () => {
+    const clock = new ManualClock();
+    const registry = new HeldRegistry(sampleRegistry(clock));
+    server = await startTwilioServer({
+      clock,
+      registry,
+      turnMaxWaitMs: 1500,
+      env: { TWILIO_REPLY_BUDGET_MS: String(BUDGET_MS), REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: newTestPrefix() },
+    });
+    const user = server.sms('+212660000007');
+    await toSummary(user);
+
+    registry.hold();
+    expect((await user.say('oui')).messages).toEqual(['Je vérifie, un instant... La réponse arrive dans un message.']);
+    // Queued behind the held look-up, past the budget, then past the queue's wait.
+    expect((await user.say('bonjour')).messages).toEqual(['Je vérifie, un instant... La réponse arrive dans un message.']);
+    const sent = () => server!.app.outbox.list().filter((m) => m.to === user.phone);
+    await eventually(() => sent().length === 1, 5000);
+    expect(sent()[0]!.body).toBe(APOLOGY_FR_SMS);
+
+    registry.release();
+    await eventually(() => sent().length === 2);
+    expect(sent()[1]!.body).toContain('111222333');
+  });
+});
+
+const APOLOGY_FR_SMS = 'Désolé, un problème technique est survenu. Réessayez dans un instant : vos réponses sont gardées.';

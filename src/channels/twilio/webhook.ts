@@ -14,7 +14,7 @@ import type { Locale } from '../../services/types';
 import { StateUnavailableError } from '../../state/redis';
 import type { Presentation } from '../presentation';
 import type { ChannelRenderer, OutgoingMessage, RenderedMessage } from '../render/types';
-import { TwilioInboundSchema, TwilioStatusSchema, bareAddress, channelOf, parseFormBody, type TwilioInbound } from './inbound';
+import { TwilioInboundSchema, TwilioStatusSchema, bareAddress, channelOf, parseFormBody, type TwilioInbound, type TwilioStatus } from './inbound';
 import type { ChannelMessenger } from './messenger';
 import { twilioToActivity } from './toActivity';
 import type { TwilioAdapter } from './twilioAdapter';
@@ -110,10 +110,8 @@ export class TwilioWebhook {
       const posted = params();
       if (posted) await this.handleMessage(posted, once, seen);
     } catch (error) {
-      // Redis unreachable or a user's queue too long: expected now and then, and the user is told.
-      if (error instanceof StateUnavailableError) this.deps.log.warn({ event: 'state.unavailable', error: error.message }, 'state unavailable: user asked to try again');
-      else this.deps.log.error({ event: 'twilio.error', error: (error as Error).message }, 'Twilio message failed');
-      once({ status: 200, messages: [apology(seen.inbound)] });
+      this.logTurnFailure(error);
+      once({ status: 200, messages: this.renderApology(seen.inbound) });
     }
   }
 
@@ -132,11 +130,17 @@ export class TwilioWebhook {
     }
     const channel = channelOf(inbound.From);
     const contact = bareAddress(inbound.From);
-    await this.deps.contacts.recordInbound(contact);
+    // The 24-hour window is WhatsApp's: an SMS from the same number does not open it.
+    if (channel === 'whatsapp') await this.deps.contacts.recordInbound(contact);
 
     const word = foldForMatching(inbound.Body);
     if (await this.deps.optOuts.isOptedOut(contact)) {
-      // Out means out: nothing is sent (not even a second confirmation of a repeated STOP) until START.
+      // Out means out: nothing is sent (not even a second confirmation of a repeated STOP) until
+      // START. A repeated STOP erases again, quietly: the first erase may have failed (Redis down).
+      if (matches(word, 'answers.optOut')) {
+        await this.eraseEverywhere(contact);
+        return answer({ status: 200, messages: [] });
+      }
       if (!matches(word, 'answers.optIn')) return answer({ status: 200, messages: [] });
       await this.deps.optOuts.optIn(contact);
       this.deps.log.info({ event: 'twilio.opt_in', channel }, 'contact opted back in');
@@ -153,16 +157,26 @@ export class TwilioWebhook {
       const rejected = this.rejection('twilio_status', 400, 'malformed', parsed.error.issues[0]?.path.join('.'));
       return void res.send(rejected.status, { error: rejected.error });
     }
-    const { MessageSid, MessageStatus, ErrorCode } = parsed.data;
+    try {
+      await this.recordStatus(parsed.data);
+      res.send(204);
+    } catch (error) {
+      // Twilio retries a callback that failed: 503 says "later", and nothing of ours leaks out.
+      if (error instanceof StateUnavailableError) this.deps.log.warn({ event: 'state.unavailable', route: 'twilio_status' }, 'state unavailable: delivery report refused for now');
+      else this.deps.log.error({ event: 'twilio.status.failed', error: errorName(error) }, 'delivery report failed');
+      res.send(503, { error: 'unavailable' });
+    }
+  }
+
+  private async recordStatus({ MessageSid, MessageStatus, ErrorCode, To }: TwilioStatus): Promise<void> {
     const learnt = await this.deps.delivery.report(MessageSid, MessageStatus, ErrorCode);
     this.deps.log.info({ event: 'twilio.status', status: MessageStatus, errorCode: ErrorCode, purpose: learnt?.purpose }, 'delivery report');
-    const recipient = learnt?.to ?? (parsed.data.To ? bareAddress(parsed.data.To) : undefined);
+    const recipient = learnt?.to ?? (To ? bareAddress(To) : undefined);
     if (ErrorCode === TWILIO_ERROR_UNSUBSCRIBED && recipient) {
       await this.deps.optOuts.optOut(recipient);
-      await Promise.all((['whatsapp', 'sms'] as const).map((c) => this.deps.eraseConversation(c, recipient)));
+      await this.eraseEverywhere(recipient);
       this.deps.log.info({ event: 'twilio.opt_out', reason: 'error-21610' }, 'contact opted out');
     }
-    res.send(204);
   }
 
   private async converse(answer: (answer: WebhookAnswer) => void, inbound: TwilioInbound, channel: Channel, contact: string): Promise<void> {
@@ -182,21 +196,61 @@ export class TwilioWebhook {
       return answer({ status: 200, messages: rendered.map((m) => m.body) });
     }
     const locale = await this.deps.localeOf(channel, contact);
-    answer({ status: 200, messages: [t(locale, 'common.checking')] });
+    answer({ status: 200, messages: this.renderText(channel, t(locale, 'common.checking'), locale).map((m) => m.body) });
     this.deps.log.warn({ event: 'twilio.reply_late', channel, budgetMs: this.deps.options.replyBudgetMs }, 'turn over budget: replying by REST');
     turn
-      .then(async (replies) => this.sendLater(channel, contact, inbound.To, await this.render(channel, contact, replies)))
-      .catch((error: Error) => this.deps.log.error({ event: 'twilio.reply_late.failed', error: error.message }, 'late reply failed'));
+      .then(
+        async (replies) => this.sendLater(channel, contact, inbound.To, await this.render(channel, contact, replies)),
+        // The user was told an answer is coming: a turn that failed late still owes them one.
+        async (error: unknown) => {
+          this.logTurnFailure(error);
+          const { text, locale: written } = apologyFor(inbound);
+          await this.sendLater(channel, contact, inbound.To, this.renderText(channel, text, written ?? locale));
+        },
+      )
+      .catch((error: unknown) => this.deps.log.error({ event: 'twilio.reply_late.failed', error: errorName(error) }, 'late reply failed'));
   }
 
   private async optOut(answer: (answer: WebhookAnswer) => void, channel: Channel, contact: string): Promise<void> {
     const locale = await this.deps.localeOf(channel, contact);
+    // Out first: from now on nothing is sent to the number, not even a late reply already on its way.
     await this.deps.optOuts.optOut(contact);
-    // The number is out on both channels: its data goes on both too, as on error 21610.
-    await Promise.all((['whatsapp', 'sms'] as const).map((c) => this.deps.eraseConversation(c, contact)));
+    // The number is out on both channels: its data goes on both too, as on error 21610. A turn
+    // still running (a slow registry) goes first; past the reply budget the erase goes on alone.
+    const erased = await withinBudget(this.eraseEverywhere(contact), this.deps.options.replyBudgetMs);
+    if (!erased.done) this.deps.log.warn({ event: 'twilio.opt_out.erase_late', channel }, 'erase waits for a running turn: confirmed before it ends');
     this.deps.log.info({ event: 'twilio.opt_out', channel, reason: 'keyword' }, 'contact opted out');
     // One last message confirms it; nothing more is sent until the contact writes START.
-    answer({ status: 200, messages: this.deps.renderers[channel].render([{ text: t(locale, 'commands.optedOut'), choices: [] }], locale).map((m) => m.body) });
+    answer({ status: 200, messages: this.renderText(channel, t(locale, 'commands.optedOut'), locale).map((m) => m.body) });
+  }
+
+  /**
+   * Erases the number's conversations on both channels, each after the turns already queued for
+   * it: a turn running meanwhile would otherwise save the erased state back.
+   */
+  private eraseEverywhere(contact: string): Promise<void> {
+    const erasing = Promise.all(
+      (['whatsapp', 'sms'] as const).map((channel) => this.deps.queue.run(`${channel}:${contact}`, () => this.deps.eraseConversation(channel, contact))),
+    ).then(() => undefined);
+    // Awaited by the caller, or left to finish after the budget: a failure is logged either way.
+    erasing.catch((error: unknown) => this.deps.log.error({ event: 'twilio.erase.failed', error: errorName(error) }, 'erasing a conversation failed'));
+    return erasing;
+  }
+
+  private renderText(channel: Channel, text: string, locale: Locale): RenderedMessage[] {
+    return this.deps.renderers[channel].render([{ text, choices: [] }], locale);
+  }
+
+  private renderApology(inbound: TwilioInbound | undefined): string[] {
+    const { text, locale } = apologyFor(inbound);
+    const channel = inbound ? channelOf(inbound.From) : 'whatsapp';
+    return this.renderText(channel, text, locale ?? 'ar').map((m) => m.body);
+  }
+
+  private logTurnFailure(error: unknown): void {
+    // Redis unreachable or a user's queue too long: expected now and then, and the user is told.
+    if (error instanceof StateUnavailableError) this.deps.log.warn({ event: 'state.unavailable' }, 'state unavailable: user asked to try again');
+    else this.deps.log.error({ event: 'twilio.error', error: errorName(error) }, 'Twilio message failed');
   }
 
   private async render(channel: Channel, contact: string, replies: Partial<Activity>[]): Promise<RenderedMessage[]> {
@@ -210,6 +264,11 @@ export class TwilioWebhook {
   private async sendLater(channel: Channel, contact: string, ourNumber: string, rendered: RenderedMessage[]): Promise<void> {
     // One after the other: Twilio does not keep the order of messages sent at once (platform.md §8.4).
     for (const message of rendered) {
+      // A STOP may have come while this turn ran: then nothing more goes to the number.
+      if (await this.deps.optOuts.isOptedOut(contact)) {
+        this.deps.log.info({ event: 'twilio.reply_late.dropped', channel, reason: 'opted-out' }, 'no late reply to an opted-out contact');
+        return;
+      }
       await this.deps.messenger.send({ channel, to: contact, from: bareAddress(ourNumber), rendered: message });
     }
   }
@@ -263,12 +322,22 @@ async function withinBudget<T>(work: Promise<T>, budgetMs: number): Promise<{ do
  * "Please try again in a moment" when the conversation could not be reached (its language is in
  * the state that failed): in the language the message is written in, else in both.
  */
-function apology(inbound: TwilioInbound | undefined): string {
+function apologyFor(inbound: TwilioInbound | undefined): { text: string; locale?: Locale } {
   let locale = inbound ? detectLocale(inbound.Body) : undefined;
   // Latin-script Darija is guessed from word shapes that an id number ("AB123456") also has: too
   // weak a guess to answer in one language only.
   if (locale === 'ar' && !ARABIC_SCRIPT.test(inbound?.Body ?? '')) locale = undefined;
-  return locale ? t(locale, 'common.error') : `${t('ar', 'common.error')}\n${t('fr', 'common.error')}`;
+  return locale ? { text: t(locale, 'common.error'), locale } : { text: `${t('ar', 'common.error')}\n${t('fr', 'common.error')}` };
+}
+
+/**
+ * What a log may say about an error: its class, and a Twilio error's numeric code. Never its
+ * message: Twilio's (and Redis's) messages quote phone numbers and request bodies.
+ */
+function errorName(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' || (typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code)) ? `${error.name}:${code}` : error.name;
 }
 
 const ARABIC_SCRIPT = /[\u0600-\u06FF]/;
