@@ -154,6 +154,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.TWILIO_AUTH_TOKEN && !raw.TWILIO_WEBHOOK_URL) {
     problems.push('TWILIO_WEBHOOK_URL: required with TWILIO_AUTH_TOKEN (signatures are checked against the exact URL configured at Twilio)');
   }
+  if (raw.TWILIO_WEBHOOK_URL && !raw.TWILIO_STATUS_CALLBACK_URL && !derivedStatusUrl(raw.TWILIO_WEBHOOK_URL)) {
+    problems.push('TWILIO_STATUS_CALLBACK_URL: required when TWILIO_WEBHOOK_URL does not end in /messages (delivery reports need their own URL)');
+  }
   if (raw.TWILIO_ACCOUNT_SID && !raw.TWILIO_AUTH_TOKEN) problems.push('TWILIO_AUTH_TOKEN: required with TWILIO_ACCOUNT_SID');
   if (raw.TWILIO_ACCOUNT_SID && !raw.TWILIO_SMS_FROM) problems.push('TWILIO_SMS_FROM: required with TWILIO_ACCOUNT_SID (the sender of OTP and password SMS)');
   if (raw.NODE_ENV === 'production') {
@@ -173,9 +176,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: raw.HOST ?? (raw.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
     peopleFile,
     stateKeys,
-    twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? raw.TWILIO_WEBHOOK_URL.replace(/\/messages(\/?)(\?.*)?$/, '/status$1') : undefined),
+    twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? derivedStatusUrl(raw.TWILIO_WEBHOOK_URL) : undefined),
     isProduction: raw.NODE_ENV === 'production',
     isDevelopment: raw.NODE_ENV === 'development',
     simulatorEnabled: raw.SIMULATOR_ENABLED ? raw.SIMULATOR_ENABLED === 'true' : raw.NODE_ENV !== 'production',
   };
+}
+
+/**
+ * `…/messages` (a query kept) → `…/status`; undefined when the messages URL has another shape.
+ * Text, not URL objects: Twilio signs the URL exactly as typed, and URL would normalize it.
+ */
+function derivedStatusUrl(messagesUrl: string): string | undefined {
+  const queryAt = messagesUrl.indexOf('?');
+  const path = queryAt === -1 ? messagesUrl : messagesUrl.slice(0, queryAt);
+  if (!/\/messages\/?$/.test(path)) return undefined;
+  return path.replace(/\/messages(\/?)$/, '/status$1') + (queryAt === -1 ? '' : messagesUrl.slice(queryAt));
 }

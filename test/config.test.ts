@@ -81,6 +81,16 @@ describe('configuration', () => {
   it('derives the status callback URL from the messages URL', () => {
     const config = loadConfig({ TWILIO_AUTH_TOKEN: 'secret', TWILIO_WEBHOOK_URL: 'https://tasjil.example.ma/api/twilio/messages' });
     expect(config.twilioStatusUrl).toBe('https://tasjil.example.ma/api/twilio/status');
+    const withQuery = loadConfig({ TWILIO_AUTH_TOKEN: 'secret', TWILIO_WEBHOOK_URL: 'https://Tasjil.example.ma:443/hooks/messages/?tenant=cnss' });
+    expect(withQuery.twilioStatusUrl).toBe('https://Tasjil.example.ma:443/hooks/status/?tenant=cnss');
+  });
+
+  it('asks for the status URL when it cannot be derived, instead of sending delivery reports to the messages URL', () => {
+    expect(problemsOf({ TWILIO_AUTH_TOKEN: 'secret', TWILIO_WEBHOOK_URL: 'https://tasjil.example.ma/twilio/inbound' })).toEqual([
+      expect.stringMatching(/^TWILIO_STATUS_CALLBACK_URL: required when TWILIO_WEBHOOK_URL does not end in \/messages/),
+    ]);
+    const given = loadConfig({ TWILIO_AUTH_TOKEN: 'secret', TWILIO_WEBHOOK_URL: 'https://tasjil.example.ma/twilio/inbound', TWILIO_STATUS_CALLBACK_URL: 'https://tasjil.example.ma/twilio/reports' });
+    expect(given.twilioStatusUrl).toBe('https://tasjil.example.ma/twilio/reports');
   });
 
   it('refuses a registry port that fetch will never call, instead of a registry that looks down forever', () => {

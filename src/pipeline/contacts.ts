@@ -18,7 +18,7 @@ export interface OptOuts {
   isOptedOut(contact: string): Promise<boolean>;
 }
 
-/** When a contact last wrote: WhatsApp allows free-form messages only within 24 h of it. */
+/** When a contact last wrote on WhatsApp, which allows free-form messages only within 24 h of it (SMS has no such window). */
 export interface ContactActivity {
   recordInbound(contact: string): Promise<void>;
   lastInboundAt(contact: string): Promise<number | undefined>;

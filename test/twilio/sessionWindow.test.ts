@@ -113,4 +113,20 @@ describe('the window as the app keeps it', () => {
       await server.close();
     }
   });
+
+  it('an SMS from the same number does not open the WhatsApp window', async () => {
+    const clock = new ManualClock();
+    const server = await startTwilioServer({ clock });
+    try {
+      const phone = '+212612345670';
+      expect((await server.whatsapp(phone).say('Bonjour')).status).toBe(200);
+      clock.advance(WHATSAPP_SESSION_WINDOW_MS + 1);
+      expect((await server.sms(phone).say('Bonjour')).status).toBe(200);
+      expect(await server.app.notifier.notify('whatsapp', phone, '+14155238886', TEXT, 'fr')).toBe('refused');
+      // The SMS conversation itself is not concerned: SMS has no window.
+      expect(await server.app.notifier.notify('sms', phone, '+15005550006', TEXT, 'fr')).toBe('sent');
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -151,6 +151,10 @@ describe('malformed requests, correctly signed', () => {
     ['a Latitude that is not a coordinate', (form) => ({ ...form, Latitude: 'north', Longitude: '-7.6' })],
     ['a Latitude out of range', (form) => ({ ...form, Latitude: '91', Longitude: '-7.6' })],
     ['Body given twice, both signed', (form) => ({ ...form, Body: ['1', '2'] })],
+    ['a From that is no phone number', (form) => ({ ...form, From: 'whatsapp:hello' })],
+    ['a From with a channel we do not serve', (form) => ({ ...form, From: `messenger:${String(form.From).replace('whatsapp:', '')}` })],
+    ['a From without its +', (form) => ({ ...form, From: String(form.From).replace('+', '') })],
+    ['a delivery report posted to the messages URL', (form) => ({ ...without(form, 'Body'), MessageStatus: 'delivered', SmsStatus: 'delivered' })],
   ];
 
   it.each(cases)('%s → 400, and the server still answers afterwards', async (_name, spoil) => {

@@ -15,11 +15,21 @@ const coordinate = (min: number, max: number) =>
     .pipe(z.number().min(min).max(max))
     .optional();
 
+/**
+ * A sender as Twilio writes it: E.164, with `whatsapp:` on WhatsApp. Anything else (an
+ * alphanumeric sender, a `messenger:` id) is no worker we can register: refused, not routed.
+ */
+const sender = z.string().regex(/^(whatsapp:)?\+[1-9]\d{6,14}$/, 'an E.164 number, optionally whatsapp:');
+
 export const TwilioInboundSchema = z.looseObject({
   MessageSid: z.string().regex(/^(SM|MM|IM)[0-9a-fA-F]{32}$/, 'a Twilio message SID'),
   AccountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/).optional(),
-  From: z.string().min(3).max(64),
+  From: sender,
+  // Ours: a number, a short code; only used to answer from the number that was written to.
   To: z.string().min(3).max(64),
+  // A delivery report posted to the messages URL (a status URL configured wrongly at Twilio) has
+  // From, To and a MessageSid too: without this it would run as an empty message from the user.
+  MessageStatus: z.undefined({ error: 'a delivery report: post it to /api/twilio/status' }).optional(),
   // Twilio caps a body at 1,600 characters, but a longer one still gets a polite answer, not a
   // 400: the text normalizer cuts it and the question says it is too long.
   Body: z.string().default(''),
