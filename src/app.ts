@@ -167,6 +167,9 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     renderers,
     notificationTemplateSid: config.TWILIO_NOTIFICATION_TEMPLATE_SID,
   });
+  // A conversation's messages come from the number the user wrote to; a notice to someone who
+  // never wrote to this deployment comes from our configured senders.
+  const ourSender = (channel: 'whatsapp' | 'sms') => (channel === 'whatsapp' ? (config.TWILIO_WHATSAPP_FROM ?? '').replace(/^whatsapp:/, '') : (config.TWILIO_SMS_FROM ?? ''));
   const adapter = new TwilioAdapter(async (reference, activities) => {
     const channel = reference.channelId === 'sms' ? 'sms' : 'whatsapp';
     const contact = reference.conversation?.id ?? '';
@@ -174,7 +177,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     const results = [];
     for (const activity of activities) {
       if (activity.type !== 'message' || !activity.text) continue;
-      results.push({ id: await notifier.notify(channel, contact, reference.bot?.id ?? '', activity.text, locale) });
+      results.push({ id: await notifier.notify(channel, contact, reference.bot?.id || ourSender(channel), activity.text, locale) });
     }
     return results;
   });

@@ -75,7 +75,7 @@ const schema = z.object({
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_WEBHOOK_URL: optionalUrl,
   TWILIO_SMS_FROM: optionalString,
-  TWILIO_WHATSAPP_FROM: optionalString,
+  TWILIO_WHATSAPP_FROM: z.preprocess(emptyAsUndefined, z.string().regex(/^(whatsapp:)?\+[1-9]\d{6,14}$/, 'our WhatsApp number in E.164, e.g. whatsapp:+14155238886').optional()),
   TWILIO_STATUS_CALLBACK_URL: optionalUrl,
   TWILIO_VERIFY_SERVICE_SID: z.preprocess(emptyAsUndefined, z.string().regex(/^VA[0-9a-fA-F]{32}$/, 'a Verify service SID: VA + 32 hex characters').optional()),
   TWILIO_REPLY_BUDGET_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(500).max(14000).default(8000)),

@@ -85,6 +85,13 @@ describe('ProactiveNotifier and the 24-hour window', () => {
     expect(messenger.sent).toEqual([]);
   });
 
+  it.each(['whatsapp', 'sms'] as const)('nothing goes on %s without a number to send from', async (channel) => {
+    const { contacts, messenger, notifier } = setUp({ template: true });
+    await contacts.recordInbound(CONTACT);
+    expect(await notifier.notify(channel, CONTACT, '', TEXT, 'fr')).toBe('refused');
+    expect(messenger.sent).toEqual([]);
+  });
+
   it('a new message from the user opens the window again', async () => {
     const { clock, contacts, messenger, notifier } = setUp();
     await contacts.recordInbound(CONTACT);

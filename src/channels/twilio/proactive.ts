@@ -34,6 +34,11 @@ export class ProactiveNotifier {
       log.info({ event: 'notify.refused', channel, reason: 'opted-out' }, 'no message to an opted-out contact');
       return 'refused';
     }
+    if (!ourNumber) {
+      // No number the user wrote to, and no TWILIO_WHATSAPP_FROM / TWILIO_SMS_FROM: nobody to send as.
+      log.warn({ event: 'notify.refused', channel, reason: 'no-sender' }, 'no sender configured for this channel');
+      return 'refused';
+    }
     const last = await contacts.lastInboundAt(contact);
     const inWindow = last !== undefined && clock.now() - last < WHATSAPP_SESSION_WINDOW_MS;
     if (channel === 'sms' || inWindow) {
