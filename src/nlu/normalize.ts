@@ -30,11 +30,13 @@ export function normalizeDigits(text: string): string {
 
 // Bidi controls are inserted by keyboards and by copy-paste between Arabic and Latin text
 // (WhatsApp adds U+200E/U+200F around numbers); zero-width characters and the BOM ride along;
-// tatweel (ـ) only stretches a word for looks ("مـــارس").
+// tatweel (ـ) only stretches a word for looks ("مـــارس"). Control characters (other than the
+// white space that \s folds) are typing or copy-paste noise, and XML cannot carry them.
 const INVISIBLE =
-  /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\u00ad\ufeff\u0640]/g;
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\u00ad\ufeff\u0640]/g;
 
-/** Removes bidi marks, zero-width characters, BOM, soft hyphen and tatweel. */
+/** Removes control characters, bidi marks, zero-width characters, BOM, soft hyphen and tatweel. */
 export function stripInvisible(text: string): string {
   return text.replace(INVISIBLE, '');
 }

@@ -27,6 +27,7 @@ describe('stripInvisible', () => {
     ['zero-width space and joiners', 'wa\u200bkha\u200c\u200d', 'wakha'],
     ['byte order mark', '\ufeffoui', 'oui'],
     ['tatweel', 'مـــارس', 'مارس'],
+    ['control characters (escape, bell, NUL, C1)', '\u001bAB\u0007123\u0000456\u0085', 'AB123456'],
   ])('removes %s', (_case, input, expected) => {
     expect(stripInvisible(input)).toBe(expected);
   });

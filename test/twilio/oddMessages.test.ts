@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { FakeTwilio } from '../support/fakeTwilio';
-import { startTwilioServer, type Form, type Sender, type TwilioTestServer } from '../support/twilioServer';
+import { twimlResponse } from '../../src/channels/twilio/webhook';
+import { parseTwiml, startTwilioServer, type Form, type Sender, type TwilioTestServer } from '../support/twilioServer';
 
 /**
  * Messages that are not a typed answer: a photo, a voice note, a document, a location pin, an
@@ -93,6 +94,14 @@ describe('text of odd sizes', () => {
     expect((await user.say('AB123456')).text).toContain("Date d'expiration");
   });
 
+  it('control characters in an answer are typing noise: ignored, and the TwiML stays valid XML', async () => {
+    const user = newUser();
+    await atDocumentNumber(user);
+    const reply = await user.say('AB\u0001123\u0007456\u001b');
+    expect(reply.status).toBe(200);
+    expect(reply.text).toContain("Date d'expiration de la pièce ?");
+  });
+
   it('an empty body → 200 and a localized answer naming what is expected', async () => {
     const user = newUser();
     await atDocumentNumber(user);
@@ -142,5 +151,12 @@ describe('a shared location (WhatsApp pin)', () => {
     expect(reply.status).toBe(200);
     expect(reply.text).toContain(NOT_TEXT);
     expect((await user.say('AB123456')).text).toContain("Date d'expiration");
+  });
+});
+
+describe('TwiML', () => {
+  it('drops what XML cannot carry (controls, a lone surrogate) instead of failing the answer', () => {
+    const xml = twimlResponse(['Bonjour\u0001 !', 'a\ud800b \ud83d\ude00', 'x\tline\nnext']);
+    expect(parseTwiml(xml)).toEqual(['Bonjour !', 'ab \ud83d\ude00', 'x\tline\nnext']);
   });
 });

@@ -299,11 +299,23 @@ function matches(folded: string, key: string): boolean {
   return folded.length > 0 && keywordSet(key).has(folded);
 }
 
+/**
+ * What XML 1.0 cannot carry: C0 controls but tab and line ends, U+FFFE/U+FFFF, lone surrogates.
+ * The twilio library throws on them, which would leave Twilio without an answer.
+ */
+// eslint-disable-next-line no-control-regex
+const XML_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 function sendTwiml(res: Response, bodies: string[]): void {
-  const twiml = new twilio.twiml.MessagingResponse();
-  for (const body of bodies) twiml.message(body);
   res.setHeader('content-type', 'text/xml; charset=utf-8');
-  res.sendRaw(200, twiml.toString());
+  res.sendRaw(200, twimlResponse(bodies));
+}
+
+/** A TwiML `<Response>` with one `<Message>` per body, in order; never throws on odd characters. */
+export function twimlResponse(bodies: string[]): string {
+  const twiml = new twilio.twiml.MessagingResponse();
+  for (const body of bodies) twiml.message(body.replace(XML_INVALID, ''));
+  return twiml.toString();
 }
 
 async function withinBudget<T>(work: Promise<T>, budgetMs: number): Promise<{ done: true; value: T } | { done: false }> {
