@@ -52,14 +52,16 @@ export class PagedChoicePrompt<T> extends Dialog {
     const value = text.length <= MAX_ANSWER_LENGTH ? matchChoice(text, options, { allowNumber: true }) : undefined;
     if (value !== undefined) return dc.endDialog({ questionId: this.id, value } satisfies Answer<T>);
 
-    state.attempts += 1;
+    // A photo (a pin outside the city step) is a try to answer, not a wrong answer: no try used up.
+    const mediaOnly = hasOnlyAttachments(dc.context);
+    if (!mediaOnly) state.attempts += 1;
     if (state.attempts >= MAX_ATTEMPTS) {
       this.metrics.wayOut(stepLabel(this.id));
       await dc.context.sendActivity(message(localize(ctx.turn, 'common.wayOut')));
       return dc.endDialog({ questionId: this.id, gaveUp: true } satisfies Answer<T>);
     }
-    this.metrics.reprompted(stepLabel(this.id));
-    const error = hasOnlyAttachments(dc.context)
+    if (!mediaOnly) this.metrics.reprompted(stepLabel(this.id));
+    const error = mediaOnly
       ? 'errors.common.notText'
       : text.length > MAX_ANSWER_LENGTH
         ? 'errors.common.tooLong'

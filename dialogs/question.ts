@@ -16,7 +16,7 @@ export interface QuestionContext {
 export type ReadResult<T> =
   /** `confirm`: the key of a yes/no question to ask before accepting (e.g. an ambiguous two-digit year). */
   | { ok: true; value: T; confirm?: string }
-  /** `uncounted`: not a wrong answer but a step aside ("no" to an offered value): asked again without using up a try. */
+  /** `uncounted`: not a wrong answer but a step aside ("no" to an offered value, a photo): asked again without using up a try. */
   | { ok: false; error: string; vars?: Vars; uncounted?: boolean };
 
 /**

@@ -130,7 +130,8 @@ export class QuestionPrompt<T> extends Dialog {
 
   private read(text: string, ctx: QuestionContext, attachmentsOnly: boolean): ReadResult<T> {
     if (attachmentsOnly && !(this.question.acceptsLocation && locationOf(ctx.turn.activity))) {
-      return { ok: false, error: 'errors.common.notText' };
+      // A photo of the card is a try to answer, not a wrong answer: it uses up no try.
+      return { ok: false, error: 'errors.common.notText', uncounted: true };
     }
     if (text.length > MAX_ANSWER_LENGTH) return { ok: false, error: 'errors.common.tooLong' };
     return this.question.read(text, ctx);
@@ -159,8 +160,10 @@ export class QuestionPrompt<T> extends Dialog {
   }
 }
 
-/** A picture, voice note or file with no text: the user gets "text only", not "not understood". */
-/** A photo, a voice note, a document or a location pin, and no text. */
+/**
+ * A photo, a voice note, a document or a location pin, and no text: the user gets "text only",
+ * not "not understood".
+ */
 export function hasOnlyAttachments(turn: TurnContext): boolean {
   const { text, attachments } = turn.activity;
   const hasMedia = Array.isArray(attachments) && attachments.length > 0;
