@@ -6,7 +6,7 @@ import type { QuestionContext } from '../dialogs/question';
 import { TasjilBot } from './bot/tasjilBot';
 import { sessionOf, type Session } from './bot/session';
 import { InboundTextMiddleware } from './channels/inboundText';
-import { DEFAULT_PRESENTATION, SMS_PRESENTATION } from './channels/presentation';
+import { SMS_PRESENTATION, WHATSAPP_PRESENTATION } from './channels/presentation';
 import { SmsRenderer } from './channels/render/smsRenderer';
 import type { ChannelRenderer } from './channels/render/types';
 import { WhatsAppRenderer } from './channels/render/whatsappRenderer';
@@ -201,7 +201,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     contacts,
     delivery,
     renderers,
-    presentations: { whatsapp: DEFAULT_PRESENTATION, sms: SMS_PRESENTATION },
+    presentations: { whatsapp: WHATSAPP_PRESENTATION, sms: SMS_PRESENTATION },
     messenger,
     localeOf,
     eraseConversation: async (channel, contact) => {

@@ -1,4 +1,5 @@
 import type { TurnContext } from 'botbuilder';
+import { WHATSAPP_LIST_MAX_ITEMS } from './render/constants';
 
 /**
  * How much a channel can show at once, set by the channel adapter for each turn. Dialogs read
@@ -14,6 +15,12 @@ export interface Presentation {
 
 /** Chat apps (WhatsApp, the Emulator): eight lines fit a phone screen without scrolling. */
 export const DEFAULT_PRESENTATION: Presentation = { compact: false, choicesPerPage: 8 };
+
+/**
+ * WhatsApp: the chat-app page, which with its "0." line stays within a WhatsApp list's
+ * WHATSAPP_LIST_MAX_ITEMS, so a page could become a list picker as it is.
+ */
+export const WHATSAPP_PRESENTATION: Presentation = { ...DEFAULT_PRESENTATION, choicesPerPage: Math.min(DEFAULT_PRESENTATION.choicesPerPage, WHATSAPP_LIST_MAX_ITEMS - 1) };
 
 /** SMS: every segment costs and is read on a small screen; four choices keep a page within 2 segments. */
 export const SMS_PRESENTATION: Presentation = { compact: true, choicesPerPage: 4 };
