@@ -13,6 +13,7 @@ import { WhatsAppRenderer } from './channels/render/whatsappRenderer';
 import { turnErrorHandler } from './channels/turnError';
 import { OutboxMessenger, TwilioMessenger, type ChannelMessenger } from './channels/twilio/messenger';
 import { ProactiveNotifier } from './channels/twilio/proactive';
+import { MessagePipeline } from './pipeline/messagePipeline';
 import { TwilioAdapter } from './channels/twilio/twilioAdapter';
 import { createTwilioClient } from './channels/twilio/twilioClient';
 import { TwilioWebhook } from './channels/twilio/webhook';
@@ -74,6 +75,8 @@ export interface App {
   /** With REDIS_URL: the connection every shared store uses. */
   redis?: RedisClient;
   bot: TasjilBot;
+  /** Every chat message after its provider's transport: where another SMS gateway plugs in. */
+  chat: MessagePipeline;
   twilioWebhook: TwilioWebhook;
   notifier: ProactiveNotifier;
   /** Prometheus metrics of this instance (GET /metrics). */
@@ -183,23 +186,17 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   });
   adapter.use(new InboundTextMiddleware());
   adapter.onTurnError = turnErrorHandler(log);
-  const twilioWebhook = new TwilioWebhook({
-    options: {
-      authToken: config.TWILIO_AUTH_TOKEN,
-      messagesUrl: config.TWILIO_WEBHOOK_URL,
-      statusUrl: config.twilioStatusUrl,
-      replyBudgetMs: config.TWILIO_REPLY_BUDGET_MS,
-    },
+  // What every chat message goes through, whichever provider brought it (Twilio today).
+  const chatPipeline = new MessagePipeline({
     log,
     clock,
-    metrics,
+    replyBudgetMs: config.TWILIO_REPLY_BUDGET_MS,
     adapter,
     queue,
     onTurn: (turn) => bot.onTurn(turn),
     dedupe: stores.dedupe,
     optOuts,
     contacts,
-    delivery,
     renderers,
     presentations: { whatsapp: WHATSAPP_PRESENTATION, sms: SMS_PRESENTATION },
     messenger,
@@ -209,6 +206,18 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
       await otp.forget(`${channel}:${contact}`);
       metrics.funnel.conversationErased(`${channel}:${contact}`);
     },
+  });
+  const twilioWebhook = new TwilioWebhook({
+    options: {
+      authToken: config.TWILIO_AUTH_TOKEN,
+      messagesUrl: config.TWILIO_WEBHOOK_URL,
+      statusUrl: config.twilioStatusUrl,
+    },
+    log,
+    clock,
+    metrics,
+    pipeline: chatPipeline,
+    delivery,
   });
 
   const redis = stores.redis;
@@ -226,6 +235,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     queue,
     redis,
     bot,
+    chat: chatPipeline,
     twilioWebhook,
     notifier,
     metrics,

@@ -173,7 +173,7 @@ describe('a late turn and the user who left or was let down', () => {
     expect((await user.say('STOP')).messages).toEqual([STOP_FR]);
 
     registry.release();
-    await eventually(() => server.logLines.some((line) => line.includes('"event":"twilio.reply_late.dropped"')));
+    await eventually(() => server.logLines.some((line) => line.includes('"event":"chat.reply_late.dropped"')));
     const key = `whatsapp/conversations/${user.phone}/`;
     // The erase ran after the turn, so the turn did not save the erased answers back.
     await eventually(async () => (await server.app.storage.read([key]))[key] === undefined);

@@ -1,4 +1,5 @@
-import { ActivityTypes, type Activity } from 'botbuilder';
+import type { Activity } from 'botbuilder';
+import { chatActivity } from '../../pipeline/messagePipeline';
 import type { GeoEntity } from '../location';
 import { bareAddress, channelOf, type TwilioInbound } from './inbound';
 
@@ -8,23 +9,21 @@ import { bareAddress, channelOf, type TwilioInbound } from './inbound';
  * Media is described (type and URL) but never downloaded: the bot asks for typed answers.
  */
 export function twilioToActivity(inbound: TwilioInbound, receivedAt: Date): Partial<Activity> {
-  const channelId = channelOf(inbound.From);
-  const sender = bareAddress(inbound.From);
-  const activity: Partial<Activity> = {
-    type: ActivityTypes.Message,
-    id: inbound.MessageSid,
-    channelId,
-    serviceUrl: 'twilio://messages',
-    // Twilio's inbound form carries no timestamp: the arrival time stands for it.
-    timestamp: receivedAt,
-    from: { id: sender, name: firstName(inbound.ProfileName) ?? '' },
-    recipient: { id: bareAddress(inbound.To), name: '' },
-    conversation: { id: sender, isGroup: false, conversationType: 'personal', name: '' },
-    // A quick-reply tap carries our payload (the choice number); its text is only the label.
-    text: inbound.ButtonPayload ?? inbound.ButtonText ?? inbound.Body,
-    // Channel-neutral hints for the dialogs: a first name to greet with, nothing else of the form.
-    channelData: { greetingName: firstName(inbound.ProfileName) },
-  };
+  const name = firstName(inbound.ProfileName);
+  const activity = chatActivity(
+    {
+      id: inbound.MessageSid,
+      channel: channelOf(inbound.From),
+      contact: bareAddress(inbound.From),
+      ourAddress: bareAddress(inbound.To),
+      // A quick-reply tap carries our payload (the choice number); its text is only the label.
+      text: inbound.ButtonPayload ?? inbound.ButtonText ?? inbound.Body,
+    },
+    receivedAt,
+  );
+  activity.from = { id: activity.from!.id, name: name ?? '' };
+  // Channel-neutral hints for the dialogs: a first name to greet with, nothing else of the form.
+  activity.channelData = { greetingName: name };
   if (inbound.NumMedia > 0) {
     activity.attachments = [{ contentType: inbound.MediaContentType0 ?? 'application/octet-stream', contentUrl: inbound.MediaUrl0 }];
   }
