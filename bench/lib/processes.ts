@@ -52,7 +52,9 @@ export async function freePort(): Promise<number> {
 export function startNode(name: string, entry: string, port: number, env: NodeJS.ProcessEnv): Instance {
   // BENCH_CPU_PROFILE_DIR=/tmp/prof: each process writes a .cpuprofile there when it stops (for a profiler).
   const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', entry], {
+  // BENCH_NODE_FLAGS="--max-semi-space-size=32": V8 flags to try on every process (GC tuning).
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: { ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
