@@ -5,6 +5,7 @@ import { FORM_FIELDS, forgetPersonalData, markErased, sessionOf, type FormField 
 import type { Locale } from '../src/services/types';
 import { conversationKey, type DialogDeps } from './deps';
 import { IDENTITY_DIALOG, clearField, previousField } from './identityDialog';
+import { NOT_REGISTERED_DIALOG, notRegisteredBackTarget, type NotRegisteredOptions } from './notRegisteredDialog';
 import { QuestionPrompt } from './questionPrompt';
 import { say } from './say';
 
@@ -59,8 +60,14 @@ export async function handleGlobalCommand(
   }
 }
 
-/** Back one question in the form; elsewhere (outcomes) there is no previous question to go to. */
+/**
+ * Back one question in the form, or from the city question to the category list (outcome C);
+ * elsewhere (the code, a registry retry) there is no previous question to go to.
+ */
 async function goBack(innerDc: DialogContext, questionId: string | undefined): Promise<DialogTurnResult> {
+  if (innerDc.activeDialog?.id === NOT_REGISTERED_DIALOG && notRegisteredBackTarget(questionId) === 'categories') {
+    return innerDc.replaceDialog(NOT_REGISTERED_DIALOG, { backToCategories: true } satisfies NotRegisteredOptions);
+  }
   const current = questionId as FormField | 'summary' | undefined;
   const target = current === 'summary' ? FORM_FIELDS[FORM_FIELDS.length - 1] : current && FORM_FIELDS.includes(current) ? previousField(current) : undefined;
   if (!target || innerDc.activeDialog?.id !== IDENTITY_DIALOG) {

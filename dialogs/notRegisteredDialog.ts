@@ -20,6 +20,16 @@ type WhereFrom = { cityCode: string } | { lat: number; lon: number };
 
 export type NotRegisteredOutcome = { done: true } | { gaveUp: true };
 
+/** How the dialog begins: from the start, or ("back" at the city question) at the category list. */
+export interface NotRegisteredOptions {
+  backToCategories?: boolean;
+}
+
+/** The question a "back" at `questionId` returns to within outcome C, if any. */
+export function notRegisteredBackTarget(questionId: string | undefined): 'categories' | undefined {
+  return questionId === CITY_PROMPT ? 'categories' : undefined;
+}
+
 /**
  * Outcome C (guide, case 2): subject to the regime but not on the liaison body's list. The user
  * picks a professional category, gets the documents to bring, then the nearest offices.
@@ -53,9 +63,9 @@ export class NotRegisteredDialog extends ComponentDialog {
     this.initialDialogId = NOT_REGISTERED_WATERFALL;
   }
 
-  /** Explains the case and offers the category list. */
+  /** Explains the case and offers the category list (without the explanation again on "back"). */
   private async chooseCategoryStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
-    await say(step.context, 'outcomes.C.intro');
+    if (!(step.options as NotRegisteredOptions | undefined)?.backToCategories) await say(step.context, 'outcomes.C.intro');
     return step.beginDialog(CATEGORY_PROMPT);
   }
 

@@ -1,0 +1,1 @@
+import { warmUpDateRecognizer, readDate } from './src/nlu/dates';
