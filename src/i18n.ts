@@ -46,9 +46,25 @@ function fill(template: string, vars: Vars): string {
 /** The message `key` in `locale`, placeholders filled. Throws on an unknown key: a bug, never user input. */
 export function t(locale: Locale, key: string, vars: Vars = {}): string {
   const value = catalogues.get(locale)?.get(key);
-  if (typeof value === 'string') return fill(value, vars);
-  if (Array.isArray(value)) return fill(value.join('\n'), vars);
-  throw new Error(`missing message ${key} for ${locale}`);
+  const text = typeof value === 'string' ? value : Array.isArray(value) ? value.join('\n') : undefined;
+  if (text === undefined) throw new Error(`missing message ${key} for ${locale}`);
+  const filled = fill(text, vars);
+  return locale === 'ar' ? isolateDigitGroups(filled) : filled;
+}
+
+/**
+ * A number written in groups ("06 12 34 56 78", "06•• •• •• 78") inside Arabic text: the bidi
+ * algorithm lays its groups out right to left ("78 56 34 12 06"), so a worker would read their
+ * phone number backwards. A left-to-right isolate (U+2066 … U+2069) keeps the groups in order.
+ */
+const DIGIT_GROUPS = /(?<!\d)\+?\d[\d•*]*(?: [\d•*]+)+(?!\d)/g;
+const ISOLATED = /(\u2066[^\u2069]*\u2069)/;
+export function isolateDigitGroups(text: string): string {
+  // What is already isolated (in the catalogue, or a message built from messages) is left as is.
+  return text
+    .split(ISOLATED)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(DIGIT_GROUPS, (groups) => `\u2066${groups}\u2069`)))
+    .join('');
 }
 
 /** A list of accepted answers (`answers.yes`…), for one locale. */

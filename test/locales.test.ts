@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCALES_DIR, hasKey, loadCatalogue } from '../src/i18n';
+import { LOCALES_DIR, hasKey, isolateDigitGroups, loadCatalogue, t } from '../src/i18n';
 
 /** The Arabic and French catalogues stay in step: same files, same keys, same placeholders. */
 const ar = loadCatalogue('ar');
@@ -45,3 +45,19 @@ function listSources(dir: string): string[] {
     entry.isDirectory() ? listSources(join(dir, entry.name)) : /\.(ts|js|html)$/.test(entry.name) ? [join(dir, entry.name)] : [],
   );
 }
+
+describe('numbers in Arabic text', () => {
+  it('keeps the groups of a phone number left to right with an isolate; a lone number or a date is left alone', () => {
+    expect(isolateDigitGroups('الرقم: 06 12 34 56 78؟')).toBe('الرقم: \u206606 12 34 56 78\u2069؟');
+    expect(isolateDigitGroups('إلى 06•• •• •• 78.')).toBe('إلى \u206606•• •• •• 78\u2069.');
+    expect(isolateDigitGroups('اتصل بالرقم 3939 أو 05 20 19 40 40')).toBe('اتصل بالرقم 3939 أو \u206605 20 19 40 40\u2069');
+    expect(isolateDigitGroups('15 مارس 1985')).toBe('15 مارس 1985');
+    // Idempotent: text filled twice is not wrapped twice.
+    expect(isolateDigitGroups(isolateDigitGroups('06 12 34 56 78'))).toBe('\u206606 12 34 56 78\u2069');
+  });
+
+  it('is applied to Arabic messages only', () => {
+    expect(t('ar', 'prompts.phone.askWithSuggestion', { phone: '06 12 34 56 78' })).toContain('\u206606 12 34 56 78\u2069');
+    expect(t('fr', 'prompts.phone.askWithSuggestion', { phone: '06 12 34 56 78' })).not.toContain('\u2066');
+  });
+});

@@ -77,7 +77,10 @@ export function parseTranscript(path: string): Transcript {
   return transcript;
 }
 
-/** Whitespace differences (line breaks, double spaces) never matter to the reader. */
+/**
+ * Whitespace differences (line breaks, double spaces) never matter to the reader, nor do the
+ * invisible left-to-right isolates around a number in Arabic (i18n.ts isolateDigitGroups, tested there).
+ */
 export function squash(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text.replace(/[\u2066\u2069]/g, '').replace(/\s+/g, ' ').trim();
 }

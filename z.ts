@@ -1,1 +1,0 @@
-import { warmUpDateRecognizer, readDate } from './src/nlu/dates';
