@@ -9,9 +9,6 @@ import { StateUnavailableError } from '../../state/redis';
 import { TwilioInboundSchema, TwilioStatusSchema, bareAddress, channelOf, parseFormBody, type TwilioStatus } from './inbound';
 import { twilioToActivity } from './toActivity';
 
-/** Twilio gives up on a webhook after 15 s: answer well before, and send the rest by REST. */
-export const DEFAULT_REPLY_BUDGET_MS = 8000;
-
 /** Twilio error 21610: the recipient replied STOP to our sender. */
 const TWILIO_ERROR_UNSUBSCRIBED = '21610';
 
