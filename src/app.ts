@@ -13,7 +13,7 @@ import { WhatsAppRenderer } from './channels/render/whatsappRenderer';
 import { turnErrorHandler } from './channels/turnError';
 import { OutboxMessenger, TwilioMessenger, type ChannelMessenger } from './channels/twilio/messenger';
 import { ProactiveNotifier } from './channels/twilio/proactive';
-import { MessagePipeline } from './pipeline/messagePipeline';
+import { localeOfReplies, MessagePipeline } from './pipeline/messagePipeline';
 import { TwilioAdapter } from './channels/twilio/twilioAdapter';
 import { createTwilioClient } from './channels/twilio/twilioClient';
 import { TwilioWebhook } from './channels/twilio/webhook';
@@ -25,11 +25,13 @@ import {
   InMemoryContactActivity,
   InMemoryMessageDedupe,
   InMemoryOptOuts,
+  SeparateArrivals,
   type ContactActivity,
+  type MessageArrivals,
   type MessageDedupe,
   type OptOuts,
 } from './pipeline/contacts';
-import { RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from './pipeline/redisContacts';
+import { RedisArrivals, RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from './pipeline/redisContacts';
 import { RedisTurnQueue } from './pipeline/redisTurnQueue';
 import { MeteredOtpService, MeteredRegistry, MeteredSmsRenderer, MeteredSmsSender } from './metrics/metered';
 import { Metrics } from './metrics/metrics';
@@ -176,7 +178,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   const adapter = new TwilioAdapter(async (reference, activities) => {
     const channel = reference.channelId === 'sms' ? 'sms' : 'whatsapp';
     const contact = reference.conversation?.id ?? '';
-    const locale = await localeOf(channel, contact);
+    const locale = localeOfReplies(activities) ?? (await localeOf(channel, contact));
     const results = [];
     for (const activity of activities) {
       if (activity.type !== 'message' || !activity.text) continue;
@@ -194,9 +196,8 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     adapter,
     queue,
     onTurn: (turn) => bot.onTurn(turn),
-    dedupe: stores.dedupe,
+    arrivals: stores.arrivals,
     optOuts,
-    contacts,
     renderers,
     presentations: { whatsapp: WHATSAPP_PRESENTATION, sms: SMS_PRESENTATION },
     messenger,
@@ -256,6 +257,8 @@ interface Stores {
   dedupe: MessageDedupe;
   optOuts: OptOuts;
   contacts: ContactActivity;
+  /** The three above as one step per inbound message. */
+  arrivals: MessageArrivals;
   delivery: DeliveryTracker;
   lookupGuard: LookupGuard;
   redis?: RedisClient;
@@ -271,12 +274,12 @@ interface Stores {
  */
 function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?: number): Stores {
   if (!config.REDIS_URL) {
+    const contactStores = { dedupe: new InMemoryMessageDedupe(clock), optOuts: new InMemoryOptOuts(), contacts: new InMemoryContactActivity(clock) };
     return {
       storage: new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock),
       queue: new InProcessTurnQueue(),
-      dedupe: new InMemoryMessageDedupe(clock),
-      optOuts: new InMemoryOptOuts(),
-      contacts: new InMemoryContactActivity(clock),
+      ...contactStores,
+      arrivals: new SeparateArrivals(contactStores),
       delivery: new InMemoryDeliveryTracker(clock),
       lookupGuard: new InMemoryLookupGuard(clock),
     };
@@ -286,12 +289,16 @@ function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?:
   if (!config.stateKeys) log.warn({ event: 'state.ephemeral_key' }, 'no STATE_ENCRYPTION_KEY: Redis state is readable by this process only');
   const redis = createRedis(config.REDIS_URL, log);
   const prefix = config.REDIS_KEY_PREFIX;
-  return {
-    storage: new RedisStorage(redis, keys, config.CONVERSATION_TTL_SECONDS, prefix),
-    queue: new RedisTurnQueue(redis, keys.hashSecret, { prefix, log, maxWaitMs: turnMaxWaitMs }),
+  const contactStores = {
     dedupe: new RedisMessageDedupe(redis, { prefix }),
     optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets }),
     contacts: new RedisContactActivity(redis, keys.hashSecret, clock, { prefix }),
+  };
+  return {
+    storage: new RedisStorage(redis, keys, config.CONVERSATION_TTL_SECONDS, prefix),
+    queue: new RedisTurnQueue(redis, keys.hashSecret, { prefix, log, maxWaitMs: turnMaxWaitMs }),
+    ...contactStores,
+    arrivals: new RedisArrivals(redis, contactStores),
     delivery: new RedisDeliveryTracker(redis, keys, clock, { prefix }),
     lookupGuard: new RedisLookupGuard(redis, keys.hashSecret, clock, { prefix }),
     redis,

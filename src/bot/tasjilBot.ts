@@ -39,6 +39,12 @@ export class TasjilBot {
     const started = Date.now();
     const session = await this.loadSession(turn);
     attachSession(turn, session);
+    // Each reply says its language (the session's when it is sent: a switch applies at once), so
+    // whoever renders it needs not read the conversation back from storage.
+    turn.onSendActivities(async (_turn, activities, next) => {
+      for (const activity of activities) activity.locale ??= session.locale;
+      return next();
+    });
     const dc = await this.dialogs.createContext(turn);
     const result = await dc.continueDialog();
     if (result.status === DialogTurnStatus.empty) await this.startConversation(turn, session, dc);

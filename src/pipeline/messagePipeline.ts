@@ -9,7 +9,7 @@ import { keywordSet } from '../nlu/choices';
 import { detectLocale, foldForMatching } from '../nlu/normalize';
 import type { Locale } from '../services/types';
 import { StateUnavailableError } from '../state/redis';
-import type { ContactActivity, MessageDedupe, OptOuts } from './contacts';
+import type { MessageArrivals, OptOuts } from './contacts';
 import type { TurnQueue } from './turnQueue';
 
 /**
@@ -70,9 +70,9 @@ export interface MessagePipelineDeps {
   adapter: TurnRunner;
   queue: TurnQueue;
   onTurn: (turn: TurnContext) => Promise<void>;
-  dedupe: MessageDedupe;
+  /** Dedupe, the 24-hour window and the opt-out check of each inbound message. */
+  arrivals: MessageArrivals;
   optOuts: OptOuts;
-  contacts: ContactActivity;
   renderers: Record<ChatChannel, ChannelRenderer>;
   presentations: Record<ChatChannel, Presentation>;
   messenger: ChannelMessenger;
@@ -138,15 +138,15 @@ export class MessagePipeline {
 
   private async handle(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: { inlineTemplates: boolean }): Promise<void> {
     const { channel, contact } = message;
-    if (!(await this.deps.dedupe.firstSeen(message.id))) {
+    // Dedupe, the 24-hour window (WhatsApp only) and the opt-out check, in one step.
+    const arrival = await this.deps.arrivals.arrive(message);
+    if (!arrival.firstSeen) {
       this.deps.log.info({ event: 'chat.duplicate', channel }, 'message already handled (a provider retry)');
       return answer([]);
     }
-    // The 24-hour window is WhatsApp's: an SMS from the same number does not open it.
-    if (channel === 'whatsapp') await this.deps.contacts.recordInbound(contact);
 
     const word = foldForMatching(message.text);
-    if (await this.deps.optOuts.isOptedOut(contact)) {
+    if (arrival.optedOut) {
       // Out means out: nothing is sent (not even a second confirmation of a repeated STOP) until
       // START. A repeated STOP erases again, quietly: the first erase may have failed (Redis down).
       if (matches(word, 'answers.optOut')) {
@@ -215,10 +215,12 @@ export class MessagePipeline {
   }
 
   private async render(channel: ChatChannel, contact: string, replies: Partial<Activity>[]): Promise<RenderedMessage[]> {
-    const locale = await this.deps.localeOf(channel, contact);
-    const messages: OutgoingMessage[] = replies
-      .filter((a) => a.type === 'message' && typeof a.text === 'string' && a.text.length > 0)
-      .map((a) => ({ text: a.text!, choices: a.suggestedActions?.actions.map((action) => String(action.title)) ?? [] }));
+    const said = replies.filter((a) => a.type === 'message' && typeof a.text === 'string' && a.text.length > 0);
+    if (said.length === 0) return [];
+    const messages: OutgoingMessage[] = said.map((a) => ({ text: a.text!, choices: a.suggestedActions?.actions.map((action) => String(action.title)) ?? [] }));
+    // The bot marks each reply with the conversation's language; a reply without one (the turn
+    // failed before the conversation was loaded) makes us look the language up.
+    const locale = localeOfReplies(said) ?? (await this.deps.localeOf(channel, contact));
     return this.deps.renderers[channel].render(messages, locale);
   }
 
@@ -243,6 +245,15 @@ export class MessagePipeline {
     if (error instanceof StateUnavailableError) this.deps.log.warn({ event: 'state.unavailable' }, 'state unavailable: user asked to try again');
     else this.deps.log.error({ event: 'chat.error', error: errorName(error) }, 'message failed');
   }
+}
+
+/** The language of the last reply that states one ('ar' or 'fr'). */
+export function localeOfReplies(replies: Partial<Activity>[]): Locale | undefined {
+  for (let i = replies.length - 1; i >= 0; i--) {
+    const locale = replies[i]!.locale;
+    if (locale === 'ar' || locale === 'fr') return locale;
+  }
+  return undefined;
 }
 
 function matches(folded: string, key: string): boolean {

@@ -1,6 +1,6 @@
 import { ManualClock } from '../../src/clock';
 import { DEDUPE_RETENTION_MS } from '../../src/pipeline/contacts';
-import { ACTIVITY_RETENTION_MS, RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from '../../src/pipeline/redisContacts';
+import { ACTIVITY_RETENTION_MS, RedisArrivals, RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from '../../src/pipeline/redisContacts';
 import { ephemeralStateKeys } from '../../src/state/keys';
 import { StateUnavailableError, type RedisClient } from '../../src/state/redis';
 import { closeTestClient, connectTestClient, deleteKeys, listKeys, newTestPrefix } from '../support/redis';
@@ -90,6 +90,50 @@ describe('RedisContactActivity', () => {
   });
 });
 
+describe('RedisArrivals: dedupe, the 24-hour window and the opt-out check in one step', () => {
+  const storesOf = (client: RedisClient, clock: ManualClock, previousHashSecrets: Buffer[] = []) => ({
+    dedupe: new RedisMessageDedupe(client, { prefix }),
+    optOuts: new RedisOptOuts(client, hashSecret, { prefix, previousHashSecrets }),
+    contacts: new RedisContactActivity(client, hashSecret, clock, { prefix }),
+  });
+  const SENDER = '+212677777777';
+
+  it('marks a message seen once across instances, opens the window for WhatsApp only, and tells an opt-out', async () => {
+    const clock = new ManualClock();
+    const storesA = storesOf(a, clock);
+    const one = new RedisArrivals(a, storesA);
+    const two = new RedisArrivals(b, storesOf(b, clock));
+
+    // An SMS: seen, not opted out, and no WhatsApp window opened.
+    expect(await one.arrive({ id: 'SM1001', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await storesA.contacts.lastInboundAt(SENDER)).toBeUndefined();
+
+    // A WhatsApp message opens the window; its retry, on the other instance, is a duplicate and changes nothing.
+    expect(await two.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await storesA.contacts.lastInboundAt(SENDER)).toBe(clock.now());
+    clock.advance(5_000);
+    expect(await one.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: false, optedOut: false });
+    expect(await storesA.contacts.lastInboundAt(SENDER)).toBe(clock.now() - 5_000);
+    expect(await a.pTTL(`${prefix}dedupe:SM1002`)).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
+
+    await storesA.optOuts.optOut(SENDER);
+    expect(await two.arrive({ id: 'SM1003', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true });
+    await storesA.optOuts.optIn(SENDER);
+    expect(await two.arrive({ id: 'SM1004', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false });
+  });
+
+  it('finds an opt-out written under a previous hash secret and moves it under the current one', async () => {
+    const clock = new ManualClock();
+    const old = ephemeralStateKeys().hashSecret;
+    await new RedisOptOuts(a, old, { prefix }).optOut(SENDER);
+    const rotated = new RedisArrivals(a, storesOf(a, clock, [old]));
+    expect(await rotated.arrive({ id: 'SM1005', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true });
+    expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(SENDER)).toBe(true);
+    expect(await new RedisOptOuts(a, old, { prefix }).isOptedOut(SENDER)).toBe(false);
+    await new RedisOptOuts(a, hashSecret, { prefix }).optIn(SENDER);
+  });
+});
+
 describe('when Redis cannot answer', () => {
   it('rejects with StateUnavailableError, keeping the cause', async () => {
     const gone = await connectTestClient();
@@ -99,5 +143,12 @@ describe('when Redis cannot answer', () => {
     expect((error as Error).cause).toBeInstanceOf(Error);
     await expect(new RedisMessageDedupe(gone, { prefix }).firstSeen('SM0009')).rejects.toBeInstanceOf(StateUnavailableError);
     await expect(new RedisContactActivity(gone, hashSecret, new ManualClock(), { prefix }).recordInbound(CONTACT)).rejects.toBeInstanceOf(StateUnavailableError);
+    const clock = new ManualClock();
+    const arrivals = new RedisArrivals(gone, {
+      dedupe: new RedisMessageDedupe(gone, { prefix }),
+      optOuts: new RedisOptOuts(gone, hashSecret, { prefix }),
+      contacts: new RedisContactActivity(gone, hashSecret, clock, { prefix }),
+    });
+    await expect(arrivals.arrive({ id: 'SM0010', channel: 'whatsapp', contact: CONTACT })).rejects.toBeInstanceOf(StateUnavailableError);
   });
 });
