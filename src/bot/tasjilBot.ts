@@ -48,8 +48,11 @@ export class TasjilBot {
     const dc = await this.dialogs.createContext(turn);
     const result = await dc.continueDialog();
     if (result.status === DialogTurnStatus.empty) await this.startConversation(turn, session, dc);
-    // Which question the conversation waits on, never what was answered.
-    this.log.debug({ event: 'turn', channel: turn.activity.channelId, locale: session.locale, waitingOn: waitingOn(dc), ms: Date.now() - started }, 'turn done');
+    // Which question the conversation waits on, never what was answered. Only when asked for:
+    // finding it builds a dialog context per level of nesting, on every turn.
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ event: 'turn', channel: turn.activity.channelId, locale: session.locale, waitingOn: waitingOn(dc), ms: Date.now() - started }, 'turn done');
+    }
 
     if (isErased(turn)) await this.conversationState.delete(turn);
     // Written even when unchanged: the TTL counts from the user's last message, not from the last change.

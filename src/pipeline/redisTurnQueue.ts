@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
 import { DEFAULT_KEY_PREFIX, StateUnavailableError, type RedisClient } from '../state/redis';
 import { keyedId, LUA_NOW_MS, RedisScript } from '../state/redisHelpers';
@@ -162,7 +162,7 @@ export class RedisTurnQueue implements TurnQueue {
 
   run<T>(conversationKey: string, turn: () => Promise<T>): Promise<T> {
     const key = `${this.prefix}turn:${keyedId(this.hashSecret, 'turn', conversationKey)}`;
-    const token = randomBytes(12).toString('base64url');
+    const token = randomUUID();
     // The ticket is taken now, in arrival order, even if this instance has older messages of the
     // same conversation still to run.
     const taking = this.take(key, token);
@@ -239,7 +239,7 @@ export class RedisTurnQueue implements TurnQueue {
   }
 
   private async take(key: string, token: string): Promise<Ticket> {
-    const epoch = randomBytes(8).toString('base64url');
+    const epoch = randomUUID();
     const [number, claimed, currentEpoch] = (await TAKE.run(this.redis, [key], [token, epoch, this.leaseMs, this.keyTtlMs])) as [number, number, string];
     return { number, epoch: currentEpoch, claimedAt: claimed === 1 ? Date.now() : undefined };
   }

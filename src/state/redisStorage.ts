@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto';
 import type { Storage, StoreItem, StoreItems } from 'botbuilder';
 import { NEW_ITEM_ETAG, StaleWriteError } from './errors';
+import { freshIv } from './initializationVectors';
 import type { StateKeys } from './keys';
 import { StateUnavailableError, type RedisClient } from './redis';
 
@@ -109,7 +110,7 @@ export class RedisStorage implements Storage {
 
   private encrypt(name: string, value: object): string {
     const { id, key } = this.keys.current;
-    const iv = randomBytes(12);
+    const iv = freshIv();
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(Buffer.from(name));
     const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);

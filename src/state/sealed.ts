@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { freshIv } from './initializationVectors';
 import type { StateKeys } from './keys';
 
 /**
@@ -8,7 +9,7 @@ import type { StateKeys } from './keys';
  */
 export function sealJson(keys: StateKeys, boundTo: string, value: unknown): string {
   const { id, key } = keys.current;
-  const iv = randomBytes(12);
+  const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(boundTo));
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
   return [id, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join(':');
