@@ -59,6 +59,12 @@ export const DEDUPE_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** Beyond WhatsApp's 24 h window the date no longer matters. */
 const ACTIVITY_RETENTION_MS = 25 * 60 * 60 * 1000;
 
+/**
+ * Keys remembered for a fixed time. Every add goes to the end of the map, so the map is in order
+ * of expiry and the expired keys are always at its front: dropping them costs only what is
+ * dropped, never a walk over every key (which, past 10,000 messages a day, made each message
+ * slower than the last).
+ */
 class ExpiringSet {
   private readonly entries = new Map<string, number>();
   constructor(
@@ -67,16 +73,21 @@ class ExpiringSet {
   ) {}
   /** Adds `key`; false when it was already there. */
   add(key: string): boolean {
-    this.sweepSometimes();
+    const now = this.clock.now();
+    dropExpiredFront(this.entries, (expiresAt) => expiresAt <= now);
     const expiresAt = this.entries.get(key);
-    if (expiresAt !== undefined && expiresAt > this.clock.now()) return false;
-    this.entries.set(key, this.clock.now() + this.retentionMs);
+    if (expiresAt !== undefined && expiresAt > now) return false;
+    this.entries.delete(key);
+    this.entries.set(key, now + this.retentionMs);
     return true;
   }
-  private sweepSometimes(): void {
-    if (this.entries.size < 10_000) return;
-    const now = this.clock.now();
-    for (const [key, expiresAt] of this.entries) if (expiresAt <= now) this.entries.delete(key);
+}
+
+/** Deletes entries from the front of an insertion-ordered map while they are expired. */
+function dropExpiredFront<V>(entries: Map<string, V>, expired: (value: V) => boolean): void {
+  for (const [key, value] of entries) {
+    if (!expired(value)) return;
+    entries.delete(key);
   }
 }
 
@@ -108,10 +119,10 @@ export class InMemoryContactActivity implements ContactActivity {
   constructor(private readonly clock: Clock) {}
   async recordInbound(contact: string) {
     const now = this.clock.now();
+    // To the end of the map: it stays in order of time, the oldest first (see ExpiringSet).
+    this.lastInbound.delete(contact);
     this.lastInbound.set(contact, now);
-    if (this.lastInbound.size > 10_000) {
-      for (const [key, at] of this.lastInbound) if (now - at > ACTIVITY_RETENTION_MS) this.lastInbound.delete(key);
-    }
+    dropExpiredFront(this.lastInbound, (at) => now - at > ACTIVITY_RETENTION_MS);
   }
   async lastInboundAt(contact: string) {
     return this.lastInbound.get(contact);

@@ -1,0 +1,64 @@
+import { ManualClock } from '../../src/clock';
+import { DEDUPE_RETENTION_MS, InMemoryContactActivity, InMemoryMessageDedupe, InMemoryOptOuts, SeparateArrivals } from '../../src/pipeline/contacts';
+
+const HOUR = 60 * 60 * 1000;
+
+describe('the in-memory contact stores (one instance, no Redis)', () => {
+  it('see a message once within the retention, and again after it', async () => {
+    const clock = new ManualClock();
+    const dedupe = new InMemoryMessageDedupe(clock);
+    expect(await dedupe.firstSeen('SM1')).toBe(true);
+    expect(await dedupe.firstSeen('SM1')).toBe(false);
+    clock.advance(DEDUPE_RETENTION_MS - 1);
+    expect(await dedupe.firstSeen('SM1')).toBe(false);
+    clock.advance(1);
+    expect(await dedupe.firstSeen('SM2')).toBe(true);
+    // SM1 expired (and was dropped by the add above): it is new again, and kept a full retention.
+    expect(await dedupe.firstSeen('SM1')).toBe(true);
+    clock.advance(DEDUPE_RETENTION_MS - 1);
+    expect(await dedupe.firstSeen('SM1')).toBe(false);
+    expect(await dedupe.firstSeen('SM2')).toBe(false);
+  });
+
+  it('tell apart every message of a busy day and more (50,000, one every 2 s), the oldest expiring on the way', async () => {
+    const clock = new ManualClock();
+    const dedupe = new InMemoryMessageDedupe(clock);
+    let firsts = 0;
+    for (let i = 0; i < 50_000; i++) {
+      clock.advance(2_000);
+      if (await dedupe.firstSeen(`SM${i}`)) firsts++;
+    }
+    expect(firsts).toBe(50_000);
+    expect(await dedupe.firstSeen('SM49999')).toBe(false);
+    // Sent 27.8 hours ago: past the retention, so it counts as new.
+    expect(await dedupe.firstSeen('SM0')).toBe(true);
+  });
+
+  it('remember when a contact last wrote for 25 hours, and move a contact that writes again to the newest', async () => {
+    const clock = new ManualClock();
+    const contacts = new InMemoryContactActivity(clock);
+    await contacts.recordInbound('+212600000001');
+    await contacts.recordInbound('+212600000002');
+    clock.advance(HOUR);
+    await contacts.recordInbound('+212600000001');
+    clock.advance(24 * HOUR + 1);
+    await contacts.recordInbound('+212600000003');
+    // The second wrote 25 h ago and is forgotten; the first wrote again an hour later and is not.
+    expect(await contacts.lastInboundAt('+212600000002')).toBeUndefined();
+    expect(await contacts.lastInboundAt('+212600000001')).toBe(clock.now() - 24 * HOUR - 1);
+    expect(await contacts.lastInboundAt('+212600000003')).toBe(clock.now());
+  });
+
+  it('as one arrival step: a retry changes nothing, an SMS opens no WhatsApp window, an opt-out is told', async () => {
+    const clock = new ManualClock();
+    const stores = { dedupe: new InMemoryMessageDedupe(clock), contacts: new InMemoryContactActivity(clock), optOuts: new InMemoryOptOuts() };
+    const arrivals = new SeparateArrivals(stores);
+    expect(await arrivals.arrive({ id: 'SM1', channel: 'sms', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await stores.contacts.lastInboundAt('+212600000001')).toBeUndefined();
+    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await stores.contacts.lastInboundAt('+212600000001')).toBe(clock.now());
+    await stores.optOuts.optOut('+212600000001');
+    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: false, optedOut: false });
+    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: true });
+  });
+});
