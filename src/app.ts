@@ -56,6 +56,7 @@ import { SimulatorAwareOtpService, SimulatorAwareSmsSender } from './simulator/r
 import { ExpiringMemoryStorage } from './state/expiringMemoryStorage';
 import { ephemeralStateKeys, type StateKeys } from './state/keys';
 import { createRedis, type RedisClient } from './state/redis';
+import { stateCall } from './state/redisHelpers';
 import { RedisStorage } from './state/redisStorage';
 import { VersionedConversationState } from './state/versionedConversationState';
 
@@ -242,7 +243,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     metrics,
     simulator,
     runTurn,
-    isStateReady: async () => (redis ? redis.isReady && (await redis.ping().then((pong) => pong === 'PONG', () => false)) : true),
+    isStateReady: async () => (redis ? redis.isReady && (await stateCall(() => redis.ping()).then((pong) => pong === 'PONG', () => false)) : true),
     close: async () => {
       if (redis?.isReady) await redis.close().catch(() => redis.destroy());
       else if (redis?.isOpen) redis.destroy();

@@ -1,10 +1,22 @@
 import { createClient } from 'redis';
 import type { Logger } from '../log';
 
+/**
+ * How long a Redis call may take before the turn gives up on it ("try again in a moment"): a
+ * Redis that accepts commands and never answers (a network that swallows packets) must not hold
+ * a worker's message until Twilio's 15 s are gone.
+ */
+export const REDIS_CALL_TIMEOUT_MS = 5_000;
+
 function newClient(url: string) {
   return createClient({
     url,
     disableOfflineQueue: true,
+    // node-redis's own per-command timeout (5 s by default) arms an AbortSignal.timeout for every
+    // command: with ~5 commands a message, that and the weak references it leaves to the garbage
+    // collector cost a sixth of a turn's CPU (npm run bench). The same deadline is kept, once per
+    // call and with a plain timer, by stateCall (redisHelpers.ts).
+    commandOptions: { timeout: 0 },
     socket: {
       connectTimeout: 2000,
       reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 6), 5000) + Math.floor(Math.random() * 100),

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { StateUnavailableError, type RedisClient } from './redis';
+import { REDIS_CALL_TIMEOUT_MS, StateUnavailableError, type RedisClient } from './redis';
 
 /**
  * What the Redis versions of the contact, turn, OTP, lookup and delivery stores share: keyed
@@ -17,12 +17,32 @@ export function keyedId(secret: Buffer, purpose: string, value: string): string 
   return createHmac('sha256', secret).update(purpose).update('\0').update(value).digest().subarray(0, 16).toString('base64url');
 }
 
-/** Runs `operation`; any Redis failure (down, connection killed, timeout) becomes StateUnavailableError, cause kept. */
-export async function stateCall<T>(operation: () => Promise<T>): Promise<T> {
+/** Redis did not answer a call within REDIS_CALL_TIMEOUT_MS. */
+export class RedisCallTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer from Redis within ${timeoutMs} ms`);
+    this.name = 'RedisCallTimeoutError';
+  }
+}
+
+/**
+ * Runs `operation` (one or a few Redis commands) with a deadline; any Redis failure (down,
+ * connection killed, no answer in time) becomes StateUnavailableError, cause kept. Every Redis
+ * call of the product goes through here: the client itself has no command timeout (redis.ts).
+ */
+export async function stateCall<T>(operation: () => Promise<T>, timeoutMs = REDIS_CALL_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
   try {
-    return await operation();
+    // A call that fails after the deadline is still listened to by the race: no unhandled rejection.
+    const running = operation();
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new RedisCallTimeoutError(timeoutMs)), timeoutMs);
+    });
+    return await Promise.race([running, deadline]);
   } catch (error) {
     throw error instanceof StateUnavailableError ? error : new StateUnavailableError({ cause: error });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -3,7 +3,8 @@ import type { Storage, StoreItem, StoreItems } from 'botbuilder';
 import { NEW_ITEM_ETAG, StaleWriteError } from './errors';
 import { freshIv } from './initializationVectors';
 import type { StateKeys } from './keys';
-import { StateUnavailableError, type RedisClient } from './redis';
+import type { RedisClient } from './redis';
+import { stateCall } from './redisHelpers';
 
 /**
  * Conversation state in Redis, shared by every instance:
@@ -131,11 +132,7 @@ export class RedisStorage implements Storage {
     }
   }
 
-  private async call<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new StateUnavailableError({ cause: error });
-    }
+  private call<T>(command: () => Promise<T>): Promise<T> {
+    return stateCall(command);
   }
 }

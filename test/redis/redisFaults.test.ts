@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
+import { REDIS_CALL_TIMEOUT_MS } from '../../src/state/redis';
 import { closeTestClient, connectTestClient, deleteKeys, newTestPrefix, waitUntilReady } from '../support/redis';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy';
 import { eventually, messageSid, startTwilioServer, statusForm, type TwilioTestServer } from '../support/twilioServer';
@@ -83,6 +84,27 @@ describe('Redis lost in the middle of a conversation', () => {
     expect((await user.say('30/06/2031')).text).toContain('Votre date de naissance');
     expect((await user.say('14/03/1985')).text).toContain('Recevoir les SMS sur ce numéro');
     expect((await readiness(server.base)).status).toBe(200);
+  }, 30000);
+
+  it('Redis stops answering (the connection stays open): the worker is asked to try again once the call deadline passes, and the conversation goes on when answers flow again', async () => {
+    proxy = await startTcpProxy(REDIS);
+    server = await startTwilioServer({ env: env(proxy.url) });
+    const user = server.whatsapp('+212650000004');
+    for (const text of ['Bonjour', '1']) expect((await user.say(text)).status).toBe(200);
+
+    proxy.stall();
+    const started = Date.now();
+    const stalled = await user.say('AB123456');
+    const waited = Date.now() - started;
+    expect(stalled.status).toBe(200);
+    expect(stalled.text).toContain(APOLOGY_FR);
+    // Given up at the deadline (REDIS_CALL_TIMEOUT_MS), not left hanging until Twilio's 15 s.
+    expect(waited).toBeGreaterThanOrEqual(REDIS_CALL_TIMEOUT_MS - 100);
+    expect(waited).toBeLessThan(REDIS_CALL_TIMEOUT_MS + 2_000);
+
+    proxy.flow();
+    expect((await user.say('AB123456')).text).toContain("Date d'expiration de la pièce");
+    expect((await user.say('30/06/2031')).text).toContain('Votre date de naissance');
   }, 30000);
 
   it('a connection killed with CLIENT KILL: no crash, every message answered, and the conversation goes on after the reconnect', async () => {

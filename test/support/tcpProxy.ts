@@ -19,6 +19,12 @@ export interface TcpProxy {
    */
   holdNew(): void;
   release(): void;
+  /**
+   * Connections stay open and commands still reach the server, but its answers are held back
+   * (a Redis that stopped answering): until flow(), which delivers them in order.
+   */
+  stall(): void;
+  flow(): void;
   close(): Promise<void>;
 }
 
@@ -28,13 +34,22 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
   let port = 0;
   let holding = false;
   const held: Socket[] = [];
+  let stalled = false;
+  const heldAnswers: (() => void)[] = [];
 
   const forward = (client: Socket) => {
     const upstream = connect(target.port, target.host);
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
     upstream.on('error', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      const deliver = () => {
+        if (!client.destroyed) client.write(chunk);
+      };
+      if (stalled) heldAnswers.push(deliver);
+      else deliver();
+    });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   };
@@ -82,6 +97,13 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
     release() {
       holding = false;
       for (const client of held.splice(0)) if (!client.destroyed) forward(client);
+    },
+    stall() {
+      stalled = true;
+    },
+    flow() {
+      stalled = false;
+      for (const deliver of heldAnswers.splice(0)) deliver();
     },
     close: stop,
   };
