@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { botFrameworkRoute, percentile, runPhase, twilioRoute, type Identity, type PhaseResult, type Route, type Step, type Target } from './lib/load';
-import { freePort, killAllNow, rssBytes, startNode, stopAll, stopInstance, waitReady, type Instance } from './lib/processes';
+import { freePort, killAllNow, pinToCpus, rssBytes, startNode, stopAll, stopInstance, waitReady, type Instance } from './lib/processes';
 import { anyKeyUnder, connectRedis, deleteUnder, keysUnder, memoryUsage, redisCpuSeconds, type BenchRedis } from './lib/redisProbe';
 import { printReport, type Report, type ScenarioReport } from './lib/report';
 import { baselineConversation, registration, type Channel, type Outcome } from './lib/scripts';
@@ -159,15 +159,7 @@ async function main(): Promise<void> {
   const redisCpu = redis ? { redis: () => redisCpuSeconds(redis!) } : undefined;
 
   const scenarios: ScenarioReport[] = [];
-  const measure = async (
-    key: string,
-    label: string,
-    mode: 'baseline' | 'memory' | 'redis',
-    serving: Instance[],
-    route: Route,
-    script: (identity: Identity, k: number, user: number) => Step[],
-    thinkMs = 0,
-  ): Promise<ScenarioReport> => {
+  const measure: Measure = async (key, label, mode, serving, route, script, thinkMs = 0) => {
     log(`${label}: ${options.warmupMs / 1000} s warm-up, ${options.durationMs / 1000} s measured${thinkMs ? `, ${thinkMs.toFixed(0)} ms think time` : ''}`);
     const eventsBefore = serving.map((instance) => new Map(instance.logEvents));
     const result = await runPhase({
@@ -198,6 +190,8 @@ async function main(): Promise<void> {
   let liveConversation: Report['redisPerLiveConversation'];
   let r1Twilio: ScenarioReport | undefined;
   let r2Twilio: ScenarioReport | undefined;
+  let r1OneCore: ScenarioReport | undefined;
+  let r2OneCoreEach: ScenarioReport | undefined;
   if (redis && redisA && redisB) {
     r1Twilio = await measure('redis-1-twilio', 'Redis, 1 instance, Twilio', 'redis', [redisA], twilio, tasjilScript('whatsapp'));
     redisWired = await anyKeyUnder(redis, prefix);
@@ -224,6 +218,7 @@ async function main(): Promise<void> {
       r2Twilio.redisWired = true;
       const r2Api = await measure('redis-2-api', 'Redis, 2 instances, /api/messages', 'redis', [redisA, redisB], botframework, tasjilScript('botframework'));
       r2Api.redisWired = true;
+      ({ oneCore: r1OneCore, twoCores: r2OneCoreEach } = await measureScaleOutPerCore(redisA, redisB, twilio, tasjilScript('whatsapp'), measure, notes));
     }
   }
   // The Redis processes are done: the RSS run gets the CPUs to itself.
@@ -263,6 +258,8 @@ async function main(): Promise<void> {
       apiMemoryOverBaseline: memApi.messagesPerSecond / base.messagesPerSecond,
       twilioMemoryOverBaseline: memTwilio.messagesPerSecond / base.messagesPerSecond,
       twilioRedis2OverRedis1: r1Twilio && r2Twilio ? r2Twilio.messagesPerSecond / r1Twilio.messagesPerSecond : undefined,
+      twilioRedis2OverRedis1OneCoreEach: r1OneCore && r2OneCoreEach ? r2OneCoreEach.messagesPerSecond / r1OneCore.messagesPerSecond : undefined,
+      twilioRedis2OverRedis1Ceiling: r1Twilio && r2Twilio ? scaleOutCeiling(r1Twilio, r2Twilio) : undefined,
     },
     redisPerLiveConversation: liveConversation,
     rss,
@@ -272,6 +269,63 @@ async function main(): Promise<void> {
   };
   report.totalSeconds = (Date.now() - began) / 1000;
   printReport(report);
+}
+
+/** What a virtual user says in its `k`-th conversation. */
+type Script = (identity: Identity, k: number, user: number) => Step[];
+
+/** Runs one scenario (warm-up, then the measured window) and records its report. */
+type Measure = (
+  key: string,
+  label: string,
+  mode: ScenarioReport['mode'],
+  serving: Instance[],
+  route: Route,
+  script: Script,
+  thinkMs?: number,
+) => Promise<ScenarioReport>;
+
+/**
+ * Scale-out, one core per instance: instance A bound to CPU 0 alone, then A on CPU 0 and B on
+ * CPU 1 together (every thread of each, GC included, as a container with a 1-CPU limit would
+ * have it); the load generator and redis-server run wherever the OS puts them. Unbound, one
+ * instance already spreads its garbage collector over the second core, so "2 instances ÷ 1"
+ * would measure the spare CPU of a 2-core machine rather than what a second instance adds.
+ */
+async function measureScaleOutPerCore(
+  a: Instance,
+  b: Instance,
+  route: Route,
+  script: Script,
+  measure: Measure,
+  notes: string[],
+): Promise<{ oneCore?: ScenarioReport; twoCores?: ScenarioReport }> {
+  const all = `0-${cpus().length - 1}`;
+  if (cpus().length < 2 || !pinToCpus(a.pid, '0')) {
+    notes.push('Scale-out with one core per instance not measured: needs 2 CPUs and taskset (util-linux)');
+    log(notes.at(-1)!);
+    return {};
+  }
+  try {
+    const oneCore = await measure('redis-1-twilio-one-core', 'Redis, 1 instance on 1 core, Twilio', 'redis', [a], route, script);
+    pinToCpus(b.pid, '1');
+    const twoCores = await measure('redis-2-twilio-one-core-each', 'Redis, 2 instances on 1 core each, Twilio', 'redis', [a, b], route, script);
+    oneCore.redisWired = twoCores.redisWired = true;
+    return { oneCore, twoCores };
+  } finally {
+    pinToCpus(a.pid, all);
+    pinToCpus(b.pid, all);
+  }
+}
+
+/**
+ * The most two unbound instances could give over one on this machine: every CPU second the
+ * 2-instance scenario spent per message (instances, load generator, redis-server) against the
+ * machine's cores, over the 1-instance throughput.
+ */
+function scaleOutCeiling(one: ScenarioReport, two: ScenarioReport): number {
+  const secondsPerMessage = (two.cpuSecondsPer1000Messages + two.loadGeneratorCpuSecondsPer1000Messages + (two.redisCpuSecondsPer1000Messages ?? 0)) / 1000;
+  return cpus().length / secondsPerMessage / one.messagesPerSecond;
 }
 
 function summarize(
@@ -415,6 +469,8 @@ async function measureRss(
     middleMiB: middle.rssMiB,
     endMiB: end.rssMiB,
     secondHalfGrowthMiB: end.rssMiB - middle.rssMiB,
+    firstHalfPeakMiB: Math.max(...samples.filter((s) => s.conversations <= options.rssConversations / 2).map((s) => s.rssMiB)),
+    secondHalfPeakMiB: Math.max(...samples.filter((s) => s.conversations > options.rssConversations / 2).map((s) => s.rssMiB)),
     secondHalfKiBPer1000Conversations: ((end.rssMiB - middle.rssMiB) * 1024 * 1000) / Math.max(1, end.conversations - middle.conversations),
     samples,
     messagesPerSecond: result.messages / result.measuredSeconds,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import twilio from 'twilio';
+import { HttpClient, type Target } from './httpClient';
 import { cpuSeconds } from './processes';
 
 /**
@@ -9,10 +9,7 @@ import { cpuSeconds } from './processes';
  * loop, no think time) and checking that the answer holds the expected next question.
  */
 
-export interface Target {
-  host: string;
-  port: number;
-}
+export type { Target };
 
 /** Who a virtual user is to the bot; a fresh one after a failed conversation, so the next starts clean. */
 export interface Identity {
@@ -37,35 +34,6 @@ export interface Reply {
 export interface Route {
   name: string;
   send(client: HttpClient, target: Target, identity: Identity, text: string): Promise<Reply>;
-}
-
-const REQUEST_TIMEOUT_MS = 15_000;
-
-/** node:http with keep-alive: far cheaper per request than fetch, which matters with the server on the same 2 cores. */
-export class HttpClient {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-
-  post(target: Target, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const payload = Buffer.from(body, 'utf8');
-      const req = http.request(
-        { host: target.host, port: target.port, path, method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': payload.length } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
 }
 
 export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;

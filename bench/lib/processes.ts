@@ -153,3 +153,17 @@ export function rssBytes(pid: number): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Binds every thread of a running process (main, GC, libuv) to the given CPUs (`taskset -a -p`):
+ * an instance given one core, as a container with a 1-CPU limit would be. False when taskset is
+ * not there or refuses.
+ */
+export function pinToCpus(pid: number, cpuList: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
