@@ -70,6 +70,8 @@ class ExpiringSet {
   constructor(
     private readonly clock: Clock,
     private readonly retentionMs: number,
+    /** Past this many keys the oldest go first, whatever their time. */
+    private readonly maxEntries = Infinity,
   ) {}
   /** Adds `key`; false when it was already there. */
   add(key: string): boolean {
@@ -79,6 +81,7 @@ class ExpiringSet {
     if (expiresAt !== undefined && expiresAt > now) return false;
     this.entries.delete(key);
     this.entries.set(ownCopy(key), now + this.retentionMs);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return true;
   }
 }
@@ -100,10 +103,18 @@ function dropExpiredFront<V>(entries: Map<string, V>, expired: (value: V) => boo
   }
 }
 
+/**
+ * In one process, the last 50,000 messages at most (about 5 MB), within the day: Twilio retries a
+ * webhook once, right after a failed or timed-out try (15 s at most, platform.md §4.3), which that
+ * many messages cover even at 3,000 messages a second. Without the cap the set grew with every
+ * message of the day, and the heap with it several times over (V8 sizes the heap to what lives).
+ */
+export const IN_MEMORY_DEDUPE_MAX_MESSAGES = 50_000;
+
 export class InMemoryMessageDedupe implements MessageDedupe {
   private readonly seen: ExpiringSet;
-  constructor(clock: Clock) {
-    this.seen = new ExpiringSet(clock, DEDUPE_RETENTION_MS);
+  constructor(clock: Clock, maxMessages = IN_MEMORY_DEDUPE_MAX_MESSAGES) {
+    this.seen = new ExpiringSet(clock, DEDUPE_RETENTION_MS, maxMessages);
   }
   async firstSeen(messageId: string): Promise<boolean> {
     return this.seen.add(messageId);

@@ -22,7 +22,7 @@ describe('the in-memory contact stores (one instance, no Redis)', () => {
 
   it('tell apart every message of a busy day and more (50,000, one every 2 s), the oldest expiring on the way', async () => {
     const clock = new ManualClock();
-    const dedupe = new InMemoryMessageDedupe(clock);
+    const dedupe = new InMemoryMessageDedupe(clock, Infinity);
     let firsts = 0;
     for (let i = 0; i < 50_000; i++) {
       clock.advance(2_000);
@@ -32,6 +32,17 @@ describe('the in-memory contact stores (one instance, no Redis)', () => {
     expect(await dedupe.firstSeen('SM49999')).toBe(false);
     // Sent 27.8 hours ago: past the retention, so it counts as new.
     expect(await dedupe.firstSeen('SM0')).toBe(true);
+  });
+
+  it('keep the newest messages when more come within the day than the cap holds', async () => {
+    const clock = new ManualClock();
+    const dedupe = new InMemoryMessageDedupe(clock, 3);
+    for (const sid of ['SM1', 'SM2', 'SM3', 'SM4']) expect(await dedupe.firstSeen(sid)).toBe(true);
+    // SM1, the oldest, made room for SM4; the three newest are still known.
+    expect(await dedupe.firstSeen('SM4')).toBe(false);
+    expect(await dedupe.firstSeen('SM3')).toBe(false);
+    expect(await dedupe.firstSeen('SM2')).toBe(false);
+    expect(await dedupe.firstSeen('SM1')).toBe(true);
   });
 
   it('remember when a contact last wrote for 25 hours, and move a contact that writes again to the newest', async () => {
