@@ -427,6 +427,21 @@ async function measureLiveConversations(
   };
 }
 
+/**
+ * The least-squares line through the second half's samples: how much RSS it gains over that
+ * half, and its mean level. A single high sample (the heap just before a collection) barely
+ * moves a line; a leak tilts it.
+ */
+function secondHalfTrend(samples: { conversations: number; rssMiB: number }[]): { secondHalfTrendMiB: number; secondHalfMeanMiB: number } {
+  const n = samples.length;
+  const meanX = samples.reduce((sum, s) => sum + s.conversations, 0) / n;
+  const meanY = samples.reduce((sum, s) => sum + s.rssMiB, 0) / n;
+  const sxx = samples.reduce((sum, s) => sum + (s.conversations - meanX) ** 2, 0);
+  const sxy = samples.reduce((sum, s) => sum + (s.conversations - meanX) * (s.rssMiB - meanY), 0);
+  const span = samples.at(-1)!.conversations - samples[0]!.conversations;
+  return { secondHalfTrendMiB: sxx > 0 ? (sxy / sxx) * span : 0, secondHalfMeanMiB: meanY };
+}
+
 /** A fresh memory-mode instance through `rssWarmup` + `rssConversations` whole conversations; RSS sampled as it goes. */
 async function measureRss(
   options: Options,
@@ -442,7 +457,7 @@ async function measureRss(
   log(`RSS: ${options.rssWarmupConversations} warm-up conversations, then ${options.rssConversations}`);
   const warm = await runPhase({ users: options.users, targets: [target], route, script, newIdentity, pids: [instance.pid], conversations: options.rssWarmupConversations });
   const samples: { conversations: number; rssMiB: number }[] = [{ conversations: 0, rssMiB: rssBytes(instance.pid) / 2 ** 20 }];
-  const every = Math.max(1, Math.round(options.rssConversations / 10));
+  const every = Math.max(1, Math.round(options.rssConversations / 20));
   const result = await runPhase({
     users: options.users,
     targets: [target],
@@ -469,8 +484,7 @@ async function measureRss(
     middleMiB: middle.rssMiB,
     endMiB: end.rssMiB,
     secondHalfGrowthMiB: end.rssMiB - middle.rssMiB,
-    firstHalfPeakMiB: Math.max(...samples.filter((s) => s.conversations <= options.rssConversations / 2).map((s) => s.rssMiB)),
-    secondHalfPeakMiB: Math.max(...samples.filter((s) => s.conversations > options.rssConversations / 2).map((s) => s.rssMiB)),
+    ...secondHalfTrend(samples.filter((s) => s.conversations >= options.rssConversations / 2)),
     secondHalfKiBPer1000Conversations: ((end.rssMiB - middle.rssMiB) * 1024 * 1000) / Math.max(1, end.conversations - middle.conversations),
     samples,
     messagesPerSecond: result.messages / result.measuredSeconds,

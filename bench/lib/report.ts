@@ -80,9 +80,9 @@ export interface Report {
     middleMiB: number;
     endMiB: number;
     secondHalfGrowthMiB: number;
-    /** The highest sample of each half: a leak lifts the second half's peak above the first's. */
-    firstHalfPeakMiB: number;
-    secondHalfPeakMiB: number;
+    /** What the least-squares line through the second half's samples gains over that half, and their mean. */
+    secondHalfTrendMiB: number;
+    secondHalfMeanMiB: number;
     secondHalfKiBPer1000Conversations: number;
     samples: { conversations: number; rssMiB: number }[];
     messagesPerSecond: number;
@@ -96,10 +96,10 @@ export interface Report {
 }
 
 /**
- * RSS is "flat" when the second half of the run peaks less than this share above the first
- * half's peak. Peaks, not single samples: under load a V8 heap saws up and down by tens of MiB
- * between collections, so one sample against another (middle against end) passes or fails by
- * where the sawtooth happens to be; a leak lifts every later peak.
+ * RSS is "flat" when, over the second half of the run, its trend (the least-squares line through
+ * the samples) gains less than this share of its mean level. Not one sample against another: under
+ * load a V8 heap saws by tens of MiB between collections, so middle-against-end passed or failed by
+ * where the sawtooth happened to be (the same code read +14 % and -9 %); a leak tilts the line.
  */
 export const RSS_FLAT_TOLERANCE = 0.1;
 export const P99_LIMIT_MS = 50;
@@ -159,11 +159,11 @@ export function evaluateTargets(report: Report): Target[] {
   const rss = report.rss;
   add(
     `RSS flat after ${rss?.conversations ?? 10_000} finished conversations (memory mode)`,
-    `second-half peak ≤ first-half peak + ${RSS_FLAT_TOLERANCE * 100}%`,
-    rss ? (rss.secondHalfPeakMiB - rss.firstHalfPeakMiB) / rss.firstHalfPeakMiB : undefined,
+    `second-half trend ≤ ${RSS_FLAT_TOLERANCE * 100}% of its level`,
+    rss ? rss.secondHalfTrendMiB / rss.secondHalfMeanMiB : undefined,
     (v) => v <= RSS_FLAT_TOLERANCE,
     (v) =>
-      `peaks ${rss!.firstHalfPeakMiB.toFixed(0)} → ${rss!.secondHalfPeakMiB.toFixed(0)} MiB (${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %); ` +
+      `${v >= 0 ? '+' : ''}${rss!.secondHalfTrendMiB.toFixed(1)} MiB on ${rss!.secondHalfMeanMiB.toFixed(0)} (${(v * 100).toFixed(1)} %); ` +
       `start/middle/end ${rss!.startMiB.toFixed(0)} → ${rss!.middleMiB.toFixed(0)} → ${rss!.endMiB.toFixed(0)} MiB`,
     report.quick ? 'skipped (--quick)' : 'not run',
   );
