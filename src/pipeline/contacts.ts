@@ -92,7 +92,8 @@ class ExpiringSet {
  * message, for a day). The bench's memory profile showed the dedupe set growing by that.
  */
 export function ownCopy(text: string): string {
-  return Buffer.from(text, 'utf8').toString('utf8');
+  // UTF-16 both ways: every JavaScript string survives it unchanged, lone surrogates included.
+  return Buffer.from(text, 'utf16le').toString('utf16le');
 }
 
 /** Deletes entries from the front of an insertion-ordered map while they are expired. */

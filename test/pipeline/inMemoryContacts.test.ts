@@ -1,5 +1,5 @@
 import { ManualClock } from '../../src/clock';
-import { DEDUPE_RETENTION_MS, InMemoryContactActivity, InMemoryMessageDedupe, InMemoryOptOuts, SeparateArrivals } from '../../src/pipeline/contacts';
+import { DEDUPE_RETENTION_MS, InMemoryContactActivity, InMemoryMessageDedupe, InMemoryOptOuts, ownCopy, SeparateArrivals } from '../../src/pipeline/contacts';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -71,5 +71,11 @@ describe('the in-memory contact stores (one instance, no Redis)', () => {
     await stores.optOuts.optOut('+212600000001');
     expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: false, optedOut: false });
     expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: true });
+  });
+});
+
+describe('ownCopy', () => {
+  it('gives back the same text, whatever it holds', () => {
+    for (const text of ['SM0123456789abcdef0123456789abcdef', '+212612345678', 'سلام 👋', 'a\ud800b', '']) expect(ownCopy(text)).toBe(text);
   });
 });
