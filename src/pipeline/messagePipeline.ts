@@ -1,7 +1,7 @@
 import { ActivityTypes, type Activity, type TurnContext } from 'botbuilder';
 import type { Presentation } from '../channels/presentation';
 import type { ChannelRenderer, OutgoingMessage, RenderedMessage } from '../channels/render/types';
-import type { ChannelMessenger } from '../channels/twilio/messenger';
+import type { ChannelMessenger } from '../channels/messenger';
 import type { Clock } from '../clock';
 import { t } from '../i18n';
 import type { Logger } from '../log';

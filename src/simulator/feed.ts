@@ -1,4 +1,4 @@
-import type { ChannelMessenger } from '../channels/twilio/messenger';
+import type { ChannelMessenger } from '../channels/messenger';
 import type { RenderedMessage } from '../channels/render/types';
 import { countSmsSegments, type SmsSegments } from '../channels/sms/encoding';
 import type { Clock } from '../clock';

@@ -1,5 +1,5 @@
 import { ProactiveNotifier, WHATSAPP_SESSION_WINDOW_MS, type NotifyResult } from '../../src/channels/twilio/proactive';
-import type { ChannelMessage, ChannelMessenger } from '../../src/channels/twilio/messenger';
+import type { ChannelMessage, ChannelMessenger } from '../../src/channels/messenger';
 import { SmsRenderer } from '../../src/channels/render/smsRenderer';
 import { WhatsAppRenderer } from '../../src/channels/render/whatsappRenderer';
 import { ManualClock } from '../../src/clock';

@@ -1,22 +1,7 @@
 import type Twilio from 'twilio';
 import type { Logger } from '../../log';
 import { maskPhone } from '../../nlu/phone';
-import type { DevOutbox } from '../../services/sms/devOutbox';
-import type { RenderedMessage } from '../render/types';
-
-export interface ChannelMessage {
-  channel: 'whatsapp' | 'sms';
-  /** E.164, no channel prefix. */
-  to: string;
-  /** Our number on that channel (the inbound `To`), E.164. */
-  from: string;
-  rendered: RenderedMessage;
-}
-
-/** Sends a chat message outside a webhook response: a late reply, a proactive notice. */
-export interface ChannelMessenger {
-  send(message: ChannelMessage): Promise<{ id?: string }>;
-}
+import type { ChannelMessage, ChannelMessenger } from '../messenger';
 
 const address = (channel: ChannelMessage['channel'], number: string) => (channel === 'whatsapp' ? `whatsapp:${number}` : number);
 
@@ -39,14 +24,5 @@ export class TwilioMessenger implements ChannelMessenger {
     });
     this.log.info({ event: 'channel.sent', channel, recipient: maskPhone(to), sid: message.sid, template: Boolean(rendered.contentSid) }, 'message sent through Twilio');
     return { id: message.sid };
-  }
-}
-
-/** Development: into the dev outbox, as SMS are. */
-export class OutboxMessenger implements ChannelMessenger {
-  constructor(private readonly outbox: DevOutbox) {}
-
-  async send({ channel, to, rendered }: ChannelMessage): Promise<{ id?: string }> {
-    return this.outbox.record(to, rendered.body, channel);
   }
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../../log';
 import type { ContactActivity, OptOuts } from '../../pipeline/contacts';
 import type { Locale } from '../../services/types';
 import type { ChannelRenderer } from '../render/types';
-import type { ChannelMessenger } from './messenger';
+import type { ChannelMessenger } from '../messenger';
 
 /**
  * WhatsApp lets a business send free-form messages only within 24 hours of the user's last
