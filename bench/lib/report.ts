@@ -79,11 +79,9 @@ export interface Report {
     startMiB: number;
     middleMiB: number;
     endMiB: number;
-    secondHalfGrowthMiB: number;
     /** What the least-squares line through the second half's samples gains over that half, and their mean. */
     secondHalfTrendMiB: number;
     secondHalfMeanMiB: number;
-    secondHalfKiBPer1000Conversations: number;
     samples: { conversations: number; rssMiB: number }[];
     messagesPerSecond: number;
     seconds: number;

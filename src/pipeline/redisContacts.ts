@@ -45,6 +45,31 @@ export class RedisMessageDedupe implements MessageDedupe {
 }
 
 /**
+ * Lua: 1 when the contact is opted out, 0 otherwise; KEYS[first] is its opt-out key under the
+ * current secret, the keys after it under older ones. One found only under an older secret is
+ * moved under the current one, so it survives the old key being dropped. Shared by the opt-out
+ * check and the arrival script.
+ */
+const LUA_OPTED_OUT = `
+local function opted_out(first)
+  if redis.call('EXISTS', KEYS[first]) == 1 then return 1 end
+  for i = first + 1, #KEYS do
+    if redis.call('EXISTS', KEYS[i]) == 1 then
+      redis.call('SET', KEYS[first], '1')
+      for j = first + 1, #KEYS do redis.call('DEL', KEYS[j]) end
+      return 1
+    end
+  end
+  return 0
+end
+`;
+
+/** KEYS: the contact's opt-out keys, current secret first. */
+const IS_OPTED_OUT = new RedisScript(`${LUA_OPTED_OUT}
+return opted_out(1)
+`);
+
+/**
  * `<prefix>optout:<keyed hash of the contact>`, with no expiry: a STOP holds until START.
  *
  * The hash secret comes from the state key; if it changes (key rotation), opt-outs written under
@@ -74,13 +99,7 @@ export class RedisOptOuts implements OptOuts {
   }
 
   async isOptedOut(contact: string): Promise<boolean> {
-    const [current, ...older] = this.allKeys(contact);
-    if (older.length === 0) return (await stateCall(() => this.redis.exists(current!))) > 0;
-    const found = await stateCall(() => this.redis.exists(this.allKeys(contact)));
-    if (found === 0) return false;
-    // Move it under the current secret, so it survives the old key being dropped.
-    await stateCall(() => this.redis.multi().set(current!, '1').del(older).exec());
-    return true;
+    return (await IS_OPTED_OUT.run(this.redis, this.allKeys(contact), [])) === 1;
   }
 
   /** The contact's key under the current secret, then under each older one. */
@@ -134,21 +153,12 @@ export class RedisContactActivity implements ContactActivity {
 /*
  * KEYS: the dedupe key, the inbound key, then the opt-out keys (current secret first).
  * ARGV: dedupe retention ms, '1' to record the inbound time (WhatsApp) else '0', that time, its retention ms.
- * Returns { first seen 0|1, opted out 0|1 }. An opt-out found only under an older secret moves
- * under the current one (as RedisOptOuts.isOptedOut).
+ * Returns { first seen 0|1, opted out 0|1 }.
  */
-const ARRIVE = new RedisScript(`
+const ARRIVE = new RedisScript(`${LUA_OPTED_OUT}
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return { 0, 0 } end
 if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
-if redis.call('EXISTS', KEYS[3]) == 1 then return { 1, 1 } end
-for i = 4, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('SET', KEYS[3], '1')
-    for j = 4, #KEYS do redis.call('DEL', KEYS[j]) end
-    return { 1, 1 }
-  end
-end
-return { 1, 0 }
+return { 1, opted_out(3) }
 `);
 
 /**

@@ -73,7 +73,7 @@ export class RedisStorage implements Storage {
       const name = this.nameFor(storageKey, this.keys.current.key);
       const expected = typeof eTag === 'string' && eTag !== '*' ? eTag : '';
       const older = [...this.keys.byId.values()].filter((key) => key !== this.keys.current.key).map((key) => this.nameFor(storageKey, key));
-      const version = await this.call(() => this.runWriteScript([name, ...older], [expected, this.encrypt(name, value), String(this.ttlSeconds * 1000)]));
+      const version = await stateCall(() => this.runWriteScript([name, ...older], [expected, this.encrypt(name, value), String(this.ttlSeconds * 1000)]));
       if (version === -1) throw new StaleWriteError();
       if (change) change.eTag = String(version);
     }
@@ -91,7 +91,7 @@ export class RedisStorage implements Storage {
 
   async delete(storageKeys: string[]): Promise<void> {
     const names = storageKeys.flatMap((storageKey) => [...this.keys.byId.values()].map((key) => this.nameFor(storageKey, key)));
-    if (names.length) await this.call(() => this.redis.del(names));
+    if (names.length) await stateCall(() => this.redis.del(names));
   }
 
   /** The Redis key name of a storage key under one encryption key. */
@@ -103,7 +103,7 @@ export class RedisStorage implements Storage {
   private async find(storageKey: string): Promise<{ name: string; version: string; data: string } | undefined> {
     for (const key of this.keys.byId.values()) {
       const name = this.nameFor(storageKey, key);
-      const [version, data] = await this.call(() => this.redis.hmGet(name, ['v', 'd']));
+      const [version, data] = await stateCall(() => this.redis.hmGet(name, ['v', 'd']));
       if (version && data) return { name, version, data };
     }
     return undefined;
@@ -130,9 +130,5 @@ export class RedisStorage implements Storage {
     } catch {
       return undefined;
     }
-  }
-
-  private call<T>(command: () => Promise<T>): Promise<T> {
-    return stateCall(command);
   }
 }
