@@ -50,6 +50,36 @@ const FETCH_BLOCKED_PORTS: ReadonlySet<string> = new Set(
     6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
   ].map(String),
 );
+/** `host:port,host:port`, e.g. `10.0.0.1:26379,10.0.0.2:26379`. */
+const hostPortList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().regex(/^[0-9A-Za-z.-]{1,253}:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'host:port items, comma-separated, e.g. 10.0.0.1:26379,10.0.0.2:26379'))
+      .min(1),
+  )
+  .transform((items) => items.map(parseHostPort));
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+function parseHostPort(item: string): HostPort {
+  const at = item.lastIndexOf(':');
+  return { host: item.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(item.slice(at + 1)) };
+}
+
+/**
+ * Which Redis holds the shared state, if any: one server (REDIS_URL), a primary watched by
+ * sentinels, or a cluster. Exactly one may be configured.
+ */
+export type RedisTopology =
+  | { kind: 'single'; url: string }
+  | { kind: 'sentinel'; sentinels: HostPort[]; masterName: string; username?: string; password?: string; sentinelPassword?: string; tls: boolean }
+  | { kind: 'cluster'; nodes: HostPort[]; username?: string; password?: string; tls: boolean };
+
 const port = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
 
@@ -84,6 +114,16 @@ const schema = z.object({
   TWILIO_NOTIFICATION_TEMPLATE_SID: contentSid,
 
   REDIS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional()),
+  // A highly available Redis instead of REDIS_URL: Sentinel-managed (the sentinels and the name of
+  // the primary they watch) or a Cluster (a few of its nodes; the client discovers the rest).
+  REDIS_SENTINELS: z.preprocess(emptyAsUndefined, hostPortList.optional()),
+  REDIS_SENTINEL_MASTER: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'the name the sentinels know the primary by, e.g. tasjil').optional()),
+  REDIS_SENTINEL_PASSWORD: optionalString,
+  REDIS_CLUSTER_NODES: z.preprocess(emptyAsUndefined, hostPortList.optional()),
+  // For Sentinel and Cluster (with REDIS_URL they go in the URL): the data nodes' ACL user and password.
+  REDIS_USERNAME: optionalString,
+  REDIS_PASSWORD: optionalString,
+  REDIS_TLS: z.preprocess(emptyAsUndefined, z.enum(['true', 'false'], 'true or false').optional()),
   STATE_ENCRYPTION_KEY: optionalString,
   REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, and _ : . -').default('tasjil:')),
   CONVERSATION_TTL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(60).max(7 * 24 * 3600).default(1800)),
@@ -109,6 +149,8 @@ export interface Config extends RawConfig {
   peopleFile: string;
   /** Parsed STATE_ENCRYPTION_KEY; unset outside production (a random key per process is used). */
   stateKeys?: StateKeys;
+  /** REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES; undefined: state in memory, one instance. */
+  redisTopology?: RedisTopology;
   /** Where Twilio posts delivery reports: configured, or the messages URL's sibling `/status`. */
   twilioStatusUrl?: string;
   isProduction: boolean;
@@ -166,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (!raw[name]) problems.push(`${name}: required in production`);
     }
   }
+  const redisTopology = redisTopologyOf(raw, problems);
   const file = raw.REGISTRY_PEOPLE_FILE ?? DEFAULT_PEOPLE_FILE;
   const peopleFile = isAbsolute(file) ? file : join(process.cwd(), file);
   // Only the embedded registry (no REGISTRY_URL) and `npm run registry` read it; a file named but absent is a typo.
@@ -176,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: raw.HOST ?? (raw.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
     peopleFile,
     stateKeys,
+    redisTopology,
     twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? derivedStatusUrl(raw.TWILIO_WEBHOOK_URL) : undefined),
     isProduction: raw.NODE_ENV === 'production',
     isDevelopment: raw.NODE_ENV === 'development',
@@ -192,4 +236,30 @@ function derivedStatusUrl(messagesUrl: string): string | undefined {
   const path = queryAt === -1 ? messagesUrl : messagesUrl.slice(0, queryAt);
   if (!/\/messages\/?$/.test(path)) return undefined;
   return path.replace(/\/messages(\/?)$/, '/status$1') + (queryAt === -1 ? '' : messagesUrl.slice(queryAt));
+}
+
+function redisTopologyOf(raw: RawConfig, problems: string[]): RedisTopology | undefined {
+  const chosen = [raw.REDIS_URL && 'REDIS_URL', raw.REDIS_SENTINELS && 'REDIS_SENTINELS', raw.REDIS_CLUSTER_NODES && 'REDIS_CLUSTER_NODES'].filter(Boolean);
+  if (chosen.length > 1) {
+    problems.push(`${chosen.join(', ')}: set only one (one Redis server, a Sentinel-managed primary, or a Cluster)`);
+    return undefined;
+  }
+  const tls = raw.REDIS_TLS === 'true';
+  const credentials = { username: raw.REDIS_USERNAME, password: raw.REDIS_PASSWORD };
+  if (raw.REDIS_URL) {
+    if (raw.REDIS_USERNAME || raw.REDIS_PASSWORD || raw.REDIS_TLS) {
+      problems.push('REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS: with REDIS_URL, put them in the URL (rediss://user:password@host:port)');
+    }
+    return { kind: 'single', url: raw.REDIS_URL };
+  }
+  if (raw.REDIS_SENTINELS) {
+    if (!raw.REDIS_SENTINEL_MASTER) {
+      problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the name the sentinels know the primary by)');
+      return undefined;
+    }
+    return { kind: 'sentinel', sentinels: raw.REDIS_SENTINELS, masterName: raw.REDIS_SENTINEL_MASTER, ...credentials, sentinelPassword: raw.REDIS_SENTINEL_PASSWORD, tls };
+  }
+  if (raw.REDIS_SENTINEL_MASTER) problems.push('REDIS_SENTINELS: required with REDIS_SENTINEL_MASTER');
+  if (raw.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: raw.REDIS_CLUSTER_NODES, ...credentials, tls };
+  return undefined;
 }
