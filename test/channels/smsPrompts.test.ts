@@ -30,6 +30,8 @@ const SEGMENT_EXCEPTIONS: Partial<Record<string, Partial<Record<Locale, number>>
 const SMS_CHOICES_PER_PAGE = SMS_PRESENTATION.choicesPerPage;
 
 const WELCOMES = ['welcome.first', 'welcome.again', 'welcome.resume'];
+/** Compact keys one language needs shorter and the other cannot shorten. */
+const SAME_LENGTH_IN_ONE_LANGUAGE = ['compact.welcome.greeting'];
 
 const data = loadReferenceData();
 const renderer = new SmsRenderer();
@@ -171,7 +173,10 @@ describe('SMS-channel wording', () => {
       for (const compact of [...catalogue.keys()].filter((key) => key.startsWith('compact.'))) {
         const full = compact.slice('compact.'.length);
         const length = (key: string) => smsText(t(locale, key), locale).length;
-        expect({ compact, shorter: length(compact) < length(full) }).toEqual({ compact, shorter: true });
+        // Keys stay in step across languages: one language may need no shorter word ("Bonjour")
+        // where the other does ("سلام" for "السلام عليكم"); never longer, though.
+        const shorter = SAME_LENGTH_IN_ONE_LANGUAGE.includes(compact) ? length(compact) <= length(full) : length(compact) < length(full);
+        expect({ compact, shorter }).toEqual({ compact, shorter: true });
       }
     }
   });
