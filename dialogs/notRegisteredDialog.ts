@@ -25,9 +25,13 @@ export interface NotRegisteredOptions {
   backToCategories?: boolean;
 }
 
-/** The question a "back" at `questionId` returns to within outcome C, if any. */
-export function notRegisteredBackTarget(questionId: string | undefined): 'categories' | undefined {
-  return questionId === CITY_PROMPT ? 'categories' : undefined;
+/**
+ * Where a "back" at `questionId` goes within outcome C: from the city to the category list; in the
+ * list, to its previous page (from the first one, out of outcome C: see globalCommands).
+ */
+export function notRegisteredBackTarget(questionId: string | undefined): 'categories' | 'previousPage' | undefined {
+  if (questionId === CITY_PROMPT) return 'categories';
+  return questionId === CATEGORY_PROMPT ? 'previousPage' : undefined;
 }
 
 /**

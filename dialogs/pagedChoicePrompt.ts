@@ -71,6 +71,15 @@ export class PagedChoicePrompt<T> extends Dialog {
     return Dialog.EndOfTurn;
   }
 
+  /** "Back": the page before the one shown; false on the first page (nothing of this list is before it). */
+  async showPreviousPage(dc: DialogContext): Promise<boolean> {
+    const state = dc.activeDialog!.state as PagedState;
+    if (state.page === 0) return false;
+    state.page -= 1;
+    await this.showPage(dc.context, state.page);
+    return true;
+  }
+
   override async repromptDialog(turn: TurnContext, instance: DialogInstance): Promise<void> {
     await this.showPage(turn, (instance.state as PagedState).page);
   }

@@ -176,7 +176,7 @@ interface ChatHints {
   optedBackIn?: boolean;
 }
 
-interface RegistrationOptions {
-  /** Back from a mismatch: no welcome again. */
+export interface RegistrationOptions {
+  /** Back from a mismatch, or "back" to the summary after the look-up: no welcome again. */
   correcting?: boolean;
 }
