@@ -16,7 +16,7 @@ import { say } from './say';
 export const ACCOUNT_ACTIVATION_DIALOG = 'accountActivationDialog';
 const ACTIVATION_WATERFALL = 'accountActivationWaterfall';
 const ACTIVATE_WATERFALL = 'activateAccountWaterfall';
-const ACTIVATION_RETRY = 'activationRetry';
+export const ACTIVATION_RETRY = 'activationRetry';
 
 export type ActivationOutcome = { activated: true } | { alreadyActive: true } | { gaveUp: true };
 

@@ -7,6 +7,11 @@ import { conversationKey, type DialogDeps } from './deps';
 import { IDENTITY_DIALOG, clearField, previousField } from './identityDialog';
 import { NOT_REGISTERED_DIALOG, notRegisteredBackTarget, type NotRegisteredOptions } from './notRegisteredDialog';
 import { QuestionPrompt } from './questionPrompt';
+import { PagedChoicePrompt } from './pagedChoicePrompt';
+import { OTP_PROMPT } from './otpPrompt';
+import { REGISTRY_RETRY } from './lookupDialog';
+import { ACTIVATION_RETRY } from './accountActivationDialog';
+import type { RegistrationOptions } from './registrationDialog';
 import { say } from './say';
 
 /**
@@ -45,7 +50,7 @@ export async function handleGlobalCommand(
       await innerDc.repromptDialog();
       return Dialog.EndOfTurn;
     case 'back':
-      return goBack(innerDc, questionId);
+      return goBack(innerDc, questionId, restartDialogId);
     case 'restart':
       forgetPersonalData(session);
       await deps.otp.forget(conversationKey(innerDc.context));
@@ -61,22 +66,45 @@ export async function handleGlobalCommand(
 }
 
 /**
- * Back one question in the form, or from the city question to the category list (outcome C);
- * elsewhere (the code, a registry retry) there is no previous question to go to.
+ * Back one question in the form; from the city question to the category list, and a page back
+ * in that list (outcome C); from the questions after the look-up (the code, a registry retry, the
+ * first page of the categories) to the summary, where any answer can be corrected and confirmed
+ * again: a wrong phone number is why the code does not come, a mistyped card number why the
+ * registry does not know the worker.
  */
-async function goBack(innerDc: DialogContext, questionId: string | undefined): Promise<DialogTurnResult> {
-  if (innerDc.activeDialog?.id === NOT_REGISTERED_DIALOG && notRegisteredBackTarget(questionId) === 'categories') {
+async function goBack(innerDc: DialogContext, questionId: string | undefined, restartDialogId: string): Promise<DialogTurnResult> {
+  const target = notRegisteredBackTarget(questionId);
+  if (innerDc.activeDialog?.id === NOT_REGISTERED_DIALOG && target === 'categories') {
     return innerDc.replaceDialog(NOT_REGISTERED_DIALOG, { backToCategories: true } satisfies NotRegisteredOptions);
   }
+  if (target === 'previousPage') {
+    const leaf = deepest(innerDc);
+    const prompt = leaf.findDialog(questionId!);
+    if (prompt instanceof PagedChoicePrompt && (await prompt.showPreviousPage(leaf))) return Dialog.EndOfTurn;
+  }
+  if (target === 'previousPage' || AFTER_THE_LOOKUP.includes(questionId ?? '')) return backToSummary(innerDc, restartDialogId);
   const current = questionId as FormField | 'summary' | undefined;
-  const target = current === 'summary' ? FORM_FIELDS[FORM_FIELDS.length - 1] : current && FORM_FIELDS.includes(current) ? previousField(current) : undefined;
-  if (!target || innerDc.activeDialog?.id !== IDENTITY_DIALOG) {
-    await say(innerDc.context, target === undefined && current === FORM_FIELDS[0] ? 'commands.backAtStart' : 'commands.backUnavailable');
+  const field = current === 'summary' ? FORM_FIELDS[FORM_FIELDS.length - 1] : current && FORM_FIELDS.includes(current) ? previousField(current) : undefined;
+  if (!field || innerDc.activeDialog?.id !== IDENTITY_DIALOG) {
+    await say(innerDc.context, field === undefined && current === FORM_FIELDS[0] ? 'commands.backAtStart' : 'commands.backUnavailable');
     await innerDc.repromptDialog();
     return Dialog.EndOfTurn;
   }
-  clearField(sessionOf(innerDc.context).form, target);
+  clearField(sessionOf(innerDc.context).form, field);
   return innerDc.replaceDialog(IDENTITY_DIALOG);
+}
+
+/** Questions asked once the registry has answered (or failed to): "back" from them is the summary. */
+const AFTER_THE_LOOKUP: readonly string[] = [OTP_PROMPT, REGISTRY_RETRY, ACTIVATION_RETRY];
+
+/**
+ * The summary again, every answer kept: the look-up's answer is dropped (confirming asks the
+ * registry again) but not a code already sent, which still works for the same number.
+ */
+async function backToSummary(innerDc: DialogContext, restartDialogId: string): Promise<DialogTurnResult> {
+  sessionOf(innerDc.context).lookup = undefined;
+  await innerDc.cancelAllDialogs();
+  return innerDc.beginDialog(restartDialogId, { correcting: true } satisfies RegistrationOptions);
 }
 
 function deepest(dc: DialogContext): DialogContext {

@@ -10,7 +10,7 @@ import { say } from './say';
 
 export const LOOKUP_DIALOG = 'lookupDialog';
 const LOOKUP_WATERFALL = 'lookupWaterfall';
-const REGISTRY_RETRY = 'registryRetry';
+export const REGISTRY_RETRY = 'registryRetry';
 
 /**
  * Step 10: the registry look-up. Its answer is kept in the session, so a retried or replayed turn

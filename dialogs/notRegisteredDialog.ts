@@ -25,9 +25,13 @@ export interface NotRegisteredOptions {
   backToCategories?: boolean;
 }
 
-/** The question a "back" at `questionId` returns to within outcome C, if any. */
-export function notRegisteredBackTarget(questionId: string | undefined): 'categories' | undefined {
-  return questionId === CITY_PROMPT ? 'categories' : undefined;
+/**
+ * Where a "back" at `questionId` goes within outcome C: from the city to the category list; in the
+ * list, to its previous page (from the first one, out of outcome C: see globalCommands).
+ */
+export function notRegisteredBackTarget(questionId: string | undefined): 'categories' | 'previousPage' | undefined {
+  if (questionId === CITY_PROMPT) return 'categories';
+  return questionId === CATEGORY_PROMPT ? 'previousPage' : undefined;
 }
 
 /**
@@ -95,7 +99,11 @@ export class NotRegisteredDialog extends ComponentDialog {
       // No distance for an office in the city itself: close the gap its placeholder leaves.
       return t(locale, key, { name: office.name[locale], address: office.address[locale], distance: where }).replace(/ {2,}/g, ' ').trim();
     });
-    await say(step.context, 'outcomes.C.offices', { offices: lines.join('\n') });
+    // Named back, the city shows the worker they were understood, above all when its nearest
+    // offices are in another town ("Près de Tiznit : … Agadir").
+    const city = 'cityCode' in from ? this.deps.offices.city(from.cityCode) : undefined;
+    const heading = city ? t(locale, cityHeadingKey(city[locale]), { city: city[locale] }) : t(locale, 'outcomes.C.headingPin');
+    await say(step.context, 'outcomes.C.offices', { heading, offices: lines.join('\n') });
     return step.endDialog({ done: true } satisfies NotRegisteredOutcome);
   }
 
@@ -113,6 +121,11 @@ export class NotRegisteredDialog extends ComponentDialog {
       },
     };
   }
+}
+
+/** French elides before a vowel ("Près d'Agadir"); each locale words both cases its own way. */
+export function cityHeadingKey(cityName: string): string {
+  return /^[aeiouyàâéèêîôû]/i.test(cityName) ? 'outcomes.C.headingCityBeforeVowel' : 'outcomes.C.headingCity';
 }
 
 function label(category: { fr: string; ar: string }, locale: Locale): string {

@@ -1,7 +1,7 @@
 import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
 import { keywordSet } from '../src/nlu/choices';
-import { foldForMatching } from '../src/nlu/normalize';
+import { foldForMatching, isSymbolsOnly } from '../src/nlu/normalize';
 import { maskPhone, parseMoroccanMobile } from '../src/nlu/phone';
 import { sessionOf } from '../src/bot/session';
 import { OTP_LENGTH, OTP_TTL_MS } from '../src/services/otp/otpService';
@@ -114,7 +114,8 @@ export class OtpPrompt extends Dialog {
 
 /** Why a message is not a code: a picture, an essay, nothing at all, or the wrong shape. */
 function notACodeError(turn: TurnContext, code: string): string {
-  if (hasOnlyAttachments(turn)) return 'errors.common.notText';
+  // An emoji is no code either, but "the code has 6 digits" would not tell its sender to type.
+  if (hasOnlyAttachments(turn) || isSymbolsOnly(turn.activity.text ?? '')) return 'errors.common.notText';
   if ((turn.activity.text ?? '').length > MAX_ANSWER_LENGTH) return 'errors.common.tooLong';
   return code ? 'errors.otp.format' : 'errors.otp.empty';
 }

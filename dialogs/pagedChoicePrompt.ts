@@ -4,7 +4,7 @@ import { presentationOf } from '../src/channels/presentation';
 import { keywordSet, matchChoice, type ChoiceOption } from '../src/nlu/choices';
 import type { ConversationMetrics } from '../src/metrics/funnel';
 import { stepLabel } from '../src/metrics/labels';
-import { foldForMatching } from '../src/nlu/normalize';
+import { foldForMatching, isSymbolsOnly } from '../src/nlu/normalize';
 import type { Answer, QuestionContext } from './question';
 import { MAX_ATTEMPTS, MAX_ANSWER_LENGTH, hasOnlyAttachments } from './questionPrompt';
 import { localize, message } from './say';
@@ -61,7 +61,7 @@ export class PagedChoicePrompt<T> extends Dialog {
       return dc.endDialog({ questionId: this.id, gaveUp: true } satisfies Answer<T>);
     }
     if (!mediaOnly) this.metrics.reprompted(stepLabel(this.id));
-    const error = mediaOnly
+    const error = mediaOnly || isSymbolsOnly(text)
       ? 'errors.common.notText'
       : text.length > MAX_ANSWER_LENGTH
         ? 'errors.common.tooLong'
@@ -69,6 +69,15 @@ export class PagedChoicePrompt<T> extends Dialog {
     await dc.context.sendActivity(message(localize(ctx.turn, error)));
     await this.showPage(dc.context, state.page);
     return Dialog.EndOfTurn;
+  }
+
+  /** "Back": the page before the one shown; false on the first page (nothing of this list is before it). */
+  async showPreviousPage(dc: DialogContext): Promise<boolean> {
+    const state = dc.activeDialog!.state as PagedState;
+    if (state.page === 0) return false;
+    state.page -= 1;
+    await this.showPage(dc.context, state.page);
+    return true;
   }
 
   override async repromptDialog(turn: TurnContext, instance: DialogInstance): Promise<void> {

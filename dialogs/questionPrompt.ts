@@ -1,7 +1,7 @@
 import { Dialog, type DialogContext, type DialogInstance, type DialogTurnResult } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
 import { readYesNo } from '../src/nlu/choices';
-import { foldForMatching } from '../src/nlu/normalize';
+import { foldForMatching, isSymbolsOnly } from '../src/nlu/normalize';
 import { locationOf } from '../src/channels/location';
 import type { ConversationMetrics } from '../src/metrics/funnel';
 import { stepLabel } from '../src/metrics/labels';
@@ -134,6 +134,14 @@ export class QuestionPrompt<T> extends Dialog {
       return { ok: false, error: 'errors.common.notText', uncounted: true };
     }
     if (text.length > MAX_ANSWER_LENGTH) return { ok: false, error: 'errors.common.tooLong' };
+    if (isSymbolsOnly(text)) {
+      // An emoji or a sticker-like "👍" answers a yes/no question (the summary, an offer); any
+      // other question needs words: "please type your answer", never "this number is too long".
+      // Typed, unlike a photo: it counts as a try, so three of them still lead to the way out.
+      // A 👎 that a question takes as a step aside ("which line?", "which number then?") stands.
+      const read = this.question.read(text, ctx);
+      return read.ok || read.uncounted ? read : { ok: false, error: 'errors.common.notText' };
+    }
     return this.question.read(text, ctx);
   }
 

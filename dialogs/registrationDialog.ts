@@ -19,7 +19,7 @@ import { LOOKUP_DIALOG, LookupDialog } from './lookupDialog';
 import { NOT_REGISTERED_DIALOG, NotRegisteredDialog } from './notRegisteredDialog';
 import type { QuestionContext } from './question';
 import { resumeWithThisMessage } from './questionPrompt';
-import { say } from './say';
+import { localize, say } from './say';
 
 export const REGISTRATION_DIALOG = 'registrationDialog';
 export const REGISTRATION_WATERFALL = 'registrationWaterfall';
@@ -69,10 +69,15 @@ export class RegistrationDialog extends ComponentDialog {
     const resuming = session.welcomed && Object.keys(session.form).length > 0;
     if (!resuming) this.deps.metrics.conversationStarted(session);
     else resumeWithThisMessage(step.context);
-    // A chat channel may know the user's first name (a WhatsApp profile): greet with it once.
-    const name = (step.context.activity.channelData as { greetingName?: string } | undefined)?.greetingName;
-    if (name && !session.welcomed) await say(step.context, 'welcome.named', { name });
-    await say(step.context, resuming ? 'welcome.resume' : session.welcomed ? 'welcome.again' : 'welcome.first');
+    const hints = step.context.activity.channelData as ChatHints | undefined;
+    if (resuming || session.welcomed) await say(step.context, resuming ? 'welcome.resume' : 'welcome.again');
+    else {
+      // A chat channel may know the user's first name (a WhatsApp profile): the one greeting uses it.
+      const hello = hints?.greetingName ? localize(step.context, 'welcome.named', { name: hints.greetingName }) : localize(step.context, 'welcome.greeting');
+      await say(step.context, 'welcome.first', { hello });
+    }
+    // Back after STOP by simply writing (chat/pipeline): they must know the way out is still there.
+    if (hints?.optedBackIn) await say(step.context, 'welcome.stopAgain');
     session.welcomed = true;
     return step.next();
   }
@@ -163,7 +168,15 @@ function outcomeOf(lookup: LookupResult | undefined): DeliveredOutcome {
   }
 }
 
-interface RegistrationOptions {
-  /** Back from a mismatch: no welcome again. */
+/** What a chat transport tells the dialogs about a message, never what channel it came by. */
+interface ChatHints {
+  /** The first name of the sender's profile, to greet with. */
+  greetingName?: string;
+  /** The sender had opted out (STOP) and wrote again, which opted them back in. */
+  optedBackIn?: boolean;
+}
+
+export interface RegistrationOptions {
+  /** Back from a mismatch, or "back" to the summary after the look-up: no welcome again. */
   correcting?: boolean;
 }

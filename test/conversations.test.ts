@@ -7,7 +7,7 @@ beforeAll(() => warmUpDateRecognizer(), 30000);
 describe.each(transcriptFiles())('conversation %s', (file) => {
   const transcript = loadTranscript(file);
   it(transcript.title, async () => {
-    const bot = createTestBot({ channel: transcript.channel, from: transcript.from });
+    const bot = createTestBot({ channel: transcript.channel, from: transcript.from, name: transcript.name, transport: transcript.transport });
     await playTranscript(transcript, bot);
   });
 });

@@ -20,7 +20,7 @@ export class InProcessAdapter extends BotAdapter {
   }
 
   async process(
-    partial: { text?: string; from: string; attachments?: Activity['attachments']; type?: string },
+    partial: { text?: string; from: string; attachments?: Activity['attachments']; type?: string; channelData?: unknown },
     logic: (turn: TurnContext) => Promise<void>,
   ): Promise<Partial<Activity>[]> {
     const activity = {
@@ -28,6 +28,7 @@ export class InProcessAdapter extends BotAdapter {
       id: String(this.nextId++),
       text: partial.text,
       attachments: partial.attachments,
+      channelData: partial.channelData,
       channelId: this.channelId,
       serviceUrl: 'inprocess://',
       timestamp: new Date(),

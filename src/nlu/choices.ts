@@ -175,27 +175,8 @@ function closestWithTypo<T>(answer: string, labelled: readonly { value: T; label
 
 // ---------------------------------------------------------------------------------------------
 
-let yesNoWords: Map<string, 'yes' | 'no'> | undefined;
-
-function loadYesNo(): Map<string, 'yes' | 'no'> {
-  if (!yesNoWords) {
-    const yes = new Set(wordsInAnyLocale('answers.yes').map(foldForMatching));
-    const no = new Set(wordsInAnyLocale('answers.no').map(foldForMatching));
-    yesNoWords = new Map();
-    // A word in both lists would be a guess: leave it out.
-    for (const word of yes) if (word && !no.has(word)) yesNoWords.set(word, 'yes');
-    for (const word of no) if (word && !yes.has(word)) yesNoWords.set(word, 'no');
-  }
-  return yesNoWords;
-}
-
-/**
- * Yes or no, from the words of every locale ("wakha", "iyeh", "oui", "لا"…), the whole message.
- * Digits are not read here: numbered choices belong to the dialog.
- */
-export function readYesNo(text: string): 'yes' | 'no' | undefined {
-  return loadYesNo().get(foldForMatching(text));
-}
+/** Yes or no from free text: src/nlu/yesNo.ts (re-exported here, where the dialogs have always found it). */
+export { readYesNo } from './yesNo';
 
 let languageOptions: ChoiceOption<Locale>[] | undefined;
 

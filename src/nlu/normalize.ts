@@ -93,6 +93,15 @@ export function hasLetterOrDigit(text: string): boolean {
   return /[\p{L}\p{N}]/u.test(text);
 }
 
+/**
+ * A message with no letter or digit at all: emoji, punctuation, symbols ("👍", "🙏🙏", "...", "✔️").
+ * It answers no question with words; a yes/no question may still read an approving emoji.
+ */
+export function isSymbolsOnly(text: string): boolean {
+  const clean = normalizeInput(text);
+  return clean !== '' && !hasLetterOrDigit(clean);
+}
+
 /** A message made only of emoji (and spaces or joiners), such as a 👍 sent instead of an answer. */
 export function isEmojiOnly(text: string): boolean {
   const clean = normalizeInput(text);

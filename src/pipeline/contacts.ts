@@ -30,27 +30,40 @@ export interface Arrival {
   firstSeen: boolean;
   /** The sender said STOP earlier (checked only for a first-seen message). */
   optedOut: boolean;
+  /** The sender was opted out and this message (`reopensOptOut`) opted them back in. */
+  optedBackIn: boolean;
+}
+
+/** One inbound message, as the arrival checks see it. */
+export interface ArrivingMessage {
+  id: string;
+  channel: 'whatsapp' | 'sms';
+  contact: string;
+  /** A sender found opted out is opted back in by this message (the pipeline's rule: WhatsApp, not a STOP). */
+  reopensOptOut?: boolean;
 }
 
 /**
  * The three checks every inbound message goes through before the bot, as one step: in Redis one
  * round trip instead of three on every message. Same effects as, in this order,
  * `dedupe.firstSeen(id)`, then (first seen, WhatsApp only) `contacts.recordInbound(contact)`, then
- * `optOuts.isOptedOut(contact)`.
+ * `optOuts.isOptedOut(contact)`, then (opted out and `reopensOptOut`) `optOuts.optIn(contact)`.
  */
 export interface MessageArrivals {
-  arrive(message: { id: string; channel: 'whatsapp' | 'sms'; contact: string }): Promise<Arrival>;
+  arrive(message: ArrivingMessage): Promise<Arrival>;
 }
 
 /** The arrival made of the three stores, one call each (in memory they cost nothing). */
 export class SeparateArrivals implements MessageArrivals {
   constructor(private readonly stores: { dedupe: MessageDedupe; contacts: ContactActivity; optOuts: OptOuts }) {}
 
-  async arrive(message: { id: string; channel: 'whatsapp' | 'sms'; contact: string }): Promise<Arrival> {
-    if (!(await this.stores.dedupe.firstSeen(message.id))) return { firstSeen: false, optedOut: false };
+  async arrive(message: ArrivingMessage): Promise<Arrival> {
+    if (!(await this.stores.dedupe.firstSeen(message.id))) return { firstSeen: false, optedOut: false, optedBackIn: false };
     // The 24-hour window is WhatsApp's: an SMS from the same number does not open it.
     if (message.channel === 'whatsapp') await this.stores.contacts.recordInbound(message.contact);
-    return { firstSeen: true, optedOut: await this.stores.optOuts.isOptedOut(message.contact) };
+    const optedOut = await this.stores.optOuts.isOptedOut(message.contact);
+    if (optedOut && message.reopensOptOut) await this.stores.optOuts.optIn(message.contact);
+    return { firstSeen: true, optedOut, optedBackIn: optedOut && message.reopensOptOut === true };
   }
 }
 

@@ -138,25 +138,33 @@ export class MessagePipeline {
 
   private async handle(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: { inlineTemplates: boolean }): Promise<void> {
     const { channel, contact } = message;
-    // Dedupe, the 24-hour window (WhatsApp only) and the opt-out check, in one step.
-    const arrival = await this.deps.arrivals.arrive(message);
+    const word = foldForMatching(message.text);
+    const stop = matches(word, 'answers.optOut');
+    // Dedupe, the 24-hour window (WhatsApp only) and the opt-out check, in one step. On WhatsApp
+    // the user can only write to us, never be written to first: any message after a STOP (but
+    // another STOP) is their choice to talk again, and opts them back in within the same step.
+    // SMS keeps START: operators and Twilio keep blocking an opted-out number until it says so.
+    const arrival = await this.deps.arrivals.arrive({ ...message, reopensOptOut: channel === 'whatsapp' && !stop });
     if (!arrival.firstSeen) {
       this.deps.log.info({ event: 'chat.duplicate', channel }, 'message already handled (a provider retry)');
       return answer([]);
     }
 
-    const word = foldForMatching(message.text);
-    if (arrival.optedOut) {
+    if (arrival.optedOut && !arrival.optedBackIn) {
       // Out means out: nothing is sent (not even a second confirmation of a repeated STOP) until
       // START. A repeated STOP erases again, quietly: the first erase may have failed (Redis down).
-      if (matches(word, 'answers.optOut')) {
+      if (stop) {
         await this.eraseEverywhere(contact);
         return answer([]);
       }
       if (!matches(word, 'answers.optIn')) return answer([]);
       await this.deps.optOuts.optIn(contact);
-      this.deps.log.info({ event: 'chat.opt_in', channel }, 'contact opted back in');
-    } else if (matches(word, 'answers.optOut')) return this.optOut(answer, channel, contact);
+    } else if (stop) return this.optOut(answer, channel, contact);
+    if (arrival.optedOut) {
+      this.deps.log.info({ event: 'chat.opt_in', channel, reason: arrival.optedBackIn ? 'wrote-again' : 'keyword' }, 'contact opted back in');
+      // On WhatsApp the welcome then says how to stop again (SMS users just typed START: they know).
+      if (channel === 'whatsapp') message = { ...message, activity: { ...message.activity, channelData: { ...(message.activity.channelData as object), optedBackIn: true } } };
+    }
     return this.converse(message, answer, options);
   }
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import { DEFAULT_KEY_PREFIX, type RedisClient } from '../state/redis';
 import { keyedId, RedisScript, stateCall } from '../state/redisHelpers';
-import { DEDUPE_RETENTION_MS, type Arrival, type ContactActivity, type MessageArrivals, type MessageDedupe, type OptOuts } from './contacts';
+import { DEDUPE_RETENTION_MS, type Arrival, type ArrivingMessage, type ContactActivity, type MessageArrivals, type MessageDedupe, type OptOuts } from './contacts';
 
 /**
  * The contact stores of contacts.ts in Redis, shared by every instance: Twilio may retry a webhook
@@ -152,13 +152,17 @@ export class RedisContactActivity implements ContactActivity {
 
 /*
  * KEYS: the dedupe key, the inbound key, then the opt-out keys (current secret first).
- * ARGV: dedupe retention ms, '1' to record the inbound time (WhatsApp) else '0', that time, its retention ms.
- * Returns { first seen 0|1, opted out 0|1 }.
+ * ARGV: dedupe retention ms, '1' to record the inbound time (WhatsApp) else '0', that time, its
+ * retention ms, '1' when this message opts an opted-out sender back in else '0'.
+ * Returns { first seen 0|1, opted out 0|1, opted back in 0|1 }.
  */
 const ARRIVE = new RedisScript(`${LUA_OPTED_OUT}
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return { 0, 0 } end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return { 0, 0, 0 } end
 if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
-return { 1, opted_out(3) }
+if opted_out(3) == 0 then return { 1, 0, 0 } end
+if ARGV[5] ~= '1' then return { 1, 1, 0 } end
+for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
+return { 1, 1, 1 }
 `);
 
 /**
@@ -172,11 +176,11 @@ export class RedisArrivals implements MessageArrivals {
     private readonly stores: { dedupe: RedisMessageDedupe; contacts: RedisContactActivity; optOuts: RedisOptOuts },
   ) {}
 
-  async arrive(message: { id: string; channel: 'whatsapp' | 'sms'; contact: string }): Promise<Arrival> {
+  async arrive(message: ArrivingMessage): Promise<Arrival> {
     const inbound = this.stores.contacts.inboundEntry(message.contact);
     const keys = [this.stores.dedupe.keyOf(message.id), inbound.key, ...this.stores.optOuts.allKeys(message.contact)];
-    const args = [this.stores.dedupe.retention, message.channel === 'whatsapp' ? '1' : '0', inbound.value, inbound.retentionMs];
-    const [firstSeen, optedOut] = (await ARRIVE.run(this.redis, keys, args)) as [number, number];
-    return { firstSeen: firstSeen === 1, optedOut: optedOut === 1 };
+    const args = [this.stores.dedupe.retention, message.channel === 'whatsapp' ? '1' : '0', inbound.value, inbound.retentionMs, message.reopensOptOut ? '1' : '0'];
+    const [firstSeen, optedOut, optedBackIn] = (await ARRIVE.run(this.redis, keys, args)) as [number, number, number];
+    return { firstSeen: firstSeen === 1, optedOut: optedOut === 1, optedBackIn: optedBackIn === 1 };
   }
 }

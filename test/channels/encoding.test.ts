@@ -97,7 +97,9 @@ describe('toGsm7French', () => {
   });
 
   it('drops no character of the French catalogue (Arabic-script words aside)', () => {
-    const french = [...loadCatalogue('fr').values()].flat().join('\n').replace(/\p{Script=Arabic}/gu, '');
+    // Emoji accepted as a yes or a no are read from workers, never sent to them.
+    const sent = [...loadCatalogue('fr').entries()].filter(([key]) => !/^answers\.\w+Emoji$/.test(key)).map(([, value]) => value);
+    const french = sent.flat().join('\n').replace(/\p{Script=Arabic}/gu, '');
     const dropped = [...new Set(french)].filter((char) => toGsm7French(char) === '');
     expect(dropped).toEqual([]);
   });

@@ -30,6 +30,8 @@ const SEGMENT_EXCEPTIONS: Partial<Record<string, Partial<Record<Locale, number>>
 const SMS_CHOICES_PER_PAGE = SMS_PRESENTATION.choicesPerPage;
 
 const WELCOMES = ['welcome.first', 'welcome.again', 'welcome.resume'];
+/** Compact keys one language needs shorter and the other cannot shorten. */
+const SAME_LENGTH_IN_ONE_LANGUAGE = ['compact.welcome.greeting'];
 
 const data = loadReferenceData();
 const renderer = new SmsRenderer();
@@ -40,6 +42,13 @@ const BIRTH_DATE = '1985-03-15';
 function smsWording(locale: Locale, key: string, vars: Vars = {}): string {
   const compact = `compact.${key}`;
   return t(locale, hasKey(locale, compact) ? compact : key, vars);
+}
+
+/** A welcome as the SMS channel says it: the first one opens with the (compact) greeting. */
+function welcomeWording(locale: Locale, key: string): string {
+  const text = smsWording(locale, key, { hello: smsWording(locale, 'welcome.greeting') });
+  expect(text).not.toMatch(/\{\w+\}/);
+  return text;
 }
 
 /** Realistic values for every placeholder a prompt may carry. */
@@ -134,13 +143,13 @@ describe.each(LOCALES)('SMS-channel prompts in %s fit in 2 segments', (locale) =
   });
 
   it.each(WELCOMES)('%s', (key) => {
-    expect(verdict(locale, smsWording(locale, key))).toBe('fits');
+    expect(verdict(locale, welcomeWording(locale, key))).toBe('fits');
   });
 });
 
 describe('SMS-channel wording', () => {
   it('keeps every French prompt and welcome in GSM-7 once rendered', () => {
-    const texts = [...promptsOf('fr'), ...WELCOMES.map((key) => ({ name: key, text: smsWording('fr', key) }))];
+    const texts = [...promptsOf('fr'), ...WELCOMES.map((key) => ({ name: key, text: welcomeWording('fr', key) }))];
     for (const { name, text } of texts) {
       const body = renderer.render([{ text, choices: [] }], 'fr')[0]!.body;
       expect({ name, encoding: countSmsSegments(body).encoding }).toEqual({ name, encoding: 'GSM-7' });
@@ -164,7 +173,10 @@ describe('SMS-channel wording', () => {
       for (const compact of [...catalogue.keys()].filter((key) => key.startsWith('compact.'))) {
         const full = compact.slice('compact.'.length);
         const length = (key: string) => smsText(t(locale, key), locale).length;
-        expect({ compact, shorter: length(compact) < length(full) }).toEqual({ compact, shorter: true });
+        // Keys stay in step across languages: one language may need no shorter word ("Bonjour")
+        // where the other does ("سلام" for "السلام عليكم"); never longer, though.
+        const shorter = SAME_LENGTH_IN_ONE_LANGUAGE.includes(compact) ? length(compact) <= length(full) : length(compact) < length(full);
+        expect({ compact, shorter }).toEqual({ compact, shorter: true });
       }
     }
   });

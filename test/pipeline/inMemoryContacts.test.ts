@@ -64,13 +64,35 @@ describe('the in-memory contact stores (one instance, no Redis)', () => {
     const clock = new ManualClock();
     const stores = { dedupe: new InMemoryMessageDedupe(clock), contacts: new InMemoryContactActivity(clock), optOuts: new InMemoryOptOuts() };
     const arrivals = new SeparateArrivals(stores);
-    expect(await arrivals.arrive({ id: 'SM1', channel: 'sms', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await arrivals.arrive({ id: 'SM1', channel: 'sms', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
     expect(await stores.contacts.lastInboundAt('+212600000001')).toBeUndefined();
-    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
     expect(await stores.contacts.lastInboundAt('+212600000001')).toBe(clock.now());
     await stores.optOuts.optOut('+212600000001');
-    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: false, optedOut: false });
-    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: true });
+    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+  });
+});
+
+describe('the in-memory arrival step, after a STOP', () => {
+  it('opts the sender back in when the message reopens an opt-out (the pipeline asks on WhatsApp), and only then', async () => {
+    const clock = new ManualClock();
+    const stores = { dedupe: new InMemoryMessageDedupe(clock), contacts: new InMemoryContactActivity(clock), optOuts: new InMemoryOptOuts() };
+    const arrivals = new SeparateArrivals(stores);
+    const contact = '+212600000009';
+    await stores.optOuts.optOut(contact);
+    // An SMS (or a second STOP) does not reopen: still out.
+    expect(await arrivals.arrive({ id: 'SM1', channel: 'sms', contact })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact, reopensOptOut: false })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await stores.optOuts.isOptedOut(contact)).toBe(true);
+    // A message that reopens: back in, for every later message too.
+    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: true });
+    expect(await stores.optOuts.isOptedOut(contact)).toBe(false);
+    expect(await arrivals.arrive({ id: 'SM4', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
+    // A provider's retry of a message changes nothing, even one that would reopen.
+    await stores.optOuts.optOut(contact);
+    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
+    expect(await stores.optOuts.isOptedOut(contact)).toBe(true);
   });
 });
 

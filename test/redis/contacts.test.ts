@@ -105,21 +105,21 @@ describe('RedisArrivals: dedupe, the 24-hour window and the opt-out check in one
     const two = new RedisArrivals(b, storesOf(b, clock));
 
     // An SMS: seen, not opted out, and no WhatsApp window opened.
-    expect(await one.arrive({ id: 'SM1001', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await one.arrive({ id: 'SM1001', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
     expect(await storesA.contacts.lastInboundAt(SENDER)).toBeUndefined();
 
     // A WhatsApp message opens the window; its retry, on the other instance, is a duplicate and changes nothing.
-    expect(await two.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await two.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
     expect(await storesA.contacts.lastInboundAt(SENDER)).toBe(clock.now());
     clock.advance(5_000);
-    expect(await one.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: false, optedOut: false });
+    expect(await one.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
     expect(await storesA.contacts.lastInboundAt(SENDER)).toBe(clock.now() - 5_000);
     expect(await a.pTTL(`${prefix}dedupe:SM1002`)).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
 
     await storesA.optOuts.optOut(SENDER);
-    expect(await two.arrive({ id: 'SM1003', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true });
+    expect(await two.arrive({ id: 'SM1003', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
     await storesA.optOuts.optIn(SENDER);
-    expect(await two.arrive({ id: 'SM1004', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false });
+    expect(await two.arrive({ id: 'SM1004', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
   });
 
   it('finds an opt-out written under a previous hash secret and moves it under the current one', async () => {
@@ -127,10 +127,49 @@ describe('RedisArrivals: dedupe, the 24-hour window and the opt-out check in one
     const old = ephemeralStateKeys().hashSecret;
     await new RedisOptOuts(a, old, { prefix }).optOut(SENDER);
     const rotated = new RedisArrivals(a, storesOf(a, clock, [old]));
-    expect(await rotated.arrive({ id: 'SM1005', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true });
+    expect(await rotated.arrive({ id: 'SM1005', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
     expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(SENDER)).toBe(true);
     expect(await new RedisOptOuts(a, old, { prefix }).isOptedOut(SENDER)).toBe(false);
     await new RedisOptOuts(a, hashSecret, { prefix }).optIn(SENDER);
+  });
+});
+
+describe('RedisArrivals after a STOP', () => {
+  const storesOf = (client: RedisClient, clock: ManualClock, previousHashSecrets: Buffer[] = []) => ({
+    dedupe: new RedisMessageDedupe(client, { prefix }),
+    optOuts: new RedisOptOuts(client, hashSecret, { prefix, previousHashSecrets }),
+    contacts: new RedisContactActivity(client, hashSecret, clock, { prefix }),
+  });
+  const SENDER = '+212677777770';
+
+  it('opts the sender back in, in the same step and for every instance, when the message reopens (WhatsApp), and only then', async () => {
+    const clock = new ManualClock();
+    const storesA = storesOf(a, clock);
+    const one = new RedisArrivals(a, storesA);
+    const two = new RedisArrivals(b, storesOf(b, clock));
+    await storesA.optOuts.optOut(SENDER);
+    expect(await one.arrive({ id: 'SM2001', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await two.arrive({ id: 'SM2002', channel: 'whatsapp', contact: SENDER, reopensOptOut: false })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await storesA.optOuts.isOptedOut(SENDER)).toBe(true);
+
+    expect(await two.arrive({ id: 'SM2003', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: true });
+    expect(await storesA.optOuts.isOptedOut(SENDER)).toBe(false);
+    expect((await listKeys(a, prefix)).filter((k) => k.includes(':optout:'))).toEqual([]);
+    // Twilio's retry of that message, on the other instance: a duplicate, which reopens nothing.
+    await storesA.optOuts.optOut(SENDER);
+    expect(await one.arrive({ id: 'SM2003', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
+    expect(await storesA.optOuts.isOptedOut(SENDER)).toBe(true);
+    await storesA.optOuts.optIn(SENDER);
+  });
+
+  it('reopens an opt-out written under a previous hash secret, leaving no key under either', async () => {
+    const clock = new ManualClock();
+    const old = ephemeralStateKeys().hashSecret;
+    await new RedisOptOuts(a, old, { prefix }).optOut(SENDER);
+    const rotated = new RedisArrivals(a, storesOf(a, clock, [old]));
+    expect(await rotated.arrive({ id: 'SM2005', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: true });
+    expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(SENDER)).toBe(false);
+    expect(await new RedisOptOuts(a, old, { prefix }).isOptedOut(SENDER)).toBe(false);
   });
 });
 

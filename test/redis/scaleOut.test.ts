@@ -103,12 +103,24 @@ describe('a user whose messages alternate between two instances', () => {
     expect(retry.messages).toEqual([]);
   });
 
-  it('STOP said to one instance holds on the other, until START', async () => {
-    const [onA, onB] = onBoth('+212640000003');
+  it('STOP said by SMS to one instance holds on the other, until START', async () => {
+    const [onA, onB] = [a.sms('+212640000003'), b.sms('+212640000003')];
     await onA.say('Bonjour');
     expect((await onA.say('STOP')).messages).toHaveLength(1);
     expect((await onB.say('Bonjour')).messages).toEqual([]);
     expect((await onB.say('START')).text).toContain('Quelle pièce d’identité avez-vous'.replace('’', "'"));
+  });
+
+  it('on WhatsApp, a STOP said again to the other instance stays silent, and a message reopens the conversation for both', async () => {
+    const [onA, onB] = onBoth('+212640000013');
+    await onA.say('Bonjour');
+    expect((await onA.say('STOP')).messages).toHaveLength(1);
+    expect((await onB.say('STOP')).messages).toEqual([]);
+    const back = await onB.say('Bonjour');
+    expect(back.text).toContain('écrivez STOP');
+    expect(back.text).toContain('Quelle pièce d’identité avez-vous'.replace('’', "'"));
+    expect((await onA.say('1')).text).toContain('Écrivez le numéro de votre CNIE');
+    expect((await onA.say('STOP')).messages).toHaveLength(1);
   });
 
   it('the OTP limits hold across instances: the hourly limit counts codes sent by both', async () => {

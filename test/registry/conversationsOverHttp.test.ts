@@ -36,7 +36,7 @@ describe.each(transcriptFiles())('over HTTP, conversation %s', (file) => {
 
   it(transcript.title, async () => {
     const registry = new HttpRegistry({ url: reference.url, apiKey: API_KEY, timeoutMs: 4000, log: silent });
-    const bot = createTestBot({ channel: transcript.channel, from: transcript.from, clock, registry });
+    const bot = createTestBot({ channel: transcript.channel, from: transcript.from, name: transcript.name, transport: transcript.transport, clock, registry });
     await playTranscript(transcript, bot);
   });
 });

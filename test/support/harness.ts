@@ -17,6 +17,8 @@ import {
   type Registry,
 } from '../../src/services/types';
 import { DEFAULT_PEOPLE_FILE } from '../../src/config';
+import { chatActivity, type ChatAnswer } from '../../src/pipeline/messagePipeline';
+import { firstName } from '../../src/channels/twilio/toActivity';
 
 /** The embedded registry, with a switch to make it unavailable. */
 export class SwitchableRegistry implements Registry {
@@ -80,6 +82,10 @@ export interface TestBotOptions {
   clock?: ManualClock;
   /** The registry behind the switch; default: the embedded registry over the sample people. */
   registry?: Registry;
+  /** The sender's profile name (WhatsApp), which the bot may greet with. */
+  name?: string;
+  /** 'chat': every message goes through the app's chat pipeline (channel whatsapp or sms), as a provider's transport hands it over. */
+  transport?: 'chat';
 }
 
 export function createTestBot(options: TestBotOptions = {}): TestBot {
@@ -105,8 +111,10 @@ export function createTestBot(options: TestBotOptions = {}): TestBot {
     registry,
     logLines,
     async say(text, sayOptions = {}) {
+      const from = sayOptions.from ?? defaultFrom;
+      if (options.transport === 'chat') return throughChatPipeline(app, clock, { channel: options.channel, from, text, name: options.name, attachments: sayOptions.attachments });
       const replies = await adapter.process(
-        { text, from: sayOptions.from ?? defaultFrom, attachments: sayOptions.attachments },
+        { text, from, attachments: sayOptions.attachments, channelData: { greetingName: options.name && firstName(options.name) } },
         (turn) => app.runTurn(turn),
       );
       return replies.map((r) => r.text ?? '');
@@ -119,4 +127,23 @@ export function createTestBot(options: TestBotOptions = {}): TestBot {
         .pop();
     },
   };
+}
+
+let chatMessageSeq = 0;
+
+/** One message handed to the app's chat pipeline as a provider's transport would, and the bodies it answers. */
+async function throughChatPipeline(
+  app: App,
+  clock: ManualClock,
+  message: { channel?: string; from: string; text: string; name?: string; attachments?: { contentType: string; contentUrl: string }[] },
+): Promise<string[]> {
+  const { channel } = message;
+  if (channel !== 'whatsapp' && channel !== 'sms') throw new Error('transport: chat needs channel: whatsapp or sms');
+  const inbound = { id: `TEST${++chatMessageSeq}`, channel, contact: message.from, ourAddress: '+212500000000', text: message.text } as const;
+  const activity = chatActivity(inbound, new Date(clock.now()));
+  activity.channelData = { greetingName: message.name && firstName(message.name) };
+  if (message.attachments) activity.attachments = message.attachments;
+  let answer: ChatAnswer = [];
+  await app.chat.receive({ ...inbound, activity }, (messages) => (answer = messages), { inlineTemplates: true });
+  return answer.map((m) => m.body);
 }

@@ -6,6 +6,10 @@ import { readFileSync } from 'node:fs';
  *   # Title
  *   channel: whatsapp          (optional: test | whatsapp | sms)
  *   from: +212612345678        (optional: the sender id)
+ *   name: Amina Alaoui         (optional: the sender's WhatsApp profile name)
+ *   transport: chat            (optional: each message goes through the chat pipeline, as Twilio's
+ *                                or an SMS gateway's would — STOP/START, dedupe, rendering per
+ *                                channel; needs channel whatsapp or sms)
  *   > what the user types      ({otp} = the last code sent by SMS, {photo} = a picture with no
  *                                text, {long} = 5,000 characters, {empty} = an empty message)
  *   < a part of the bot's reply, in order within the turn
@@ -35,6 +39,8 @@ export interface Transcript {
   title: string;
   channel: string;
   from?: string;
+  name?: string;
+  transport?: 'chat';
   steps: Step[];
 }
 
@@ -55,6 +61,11 @@ export function parseTranscript(path: string): Transcript {
     if (text.startsWith('# ')) transcript.title = text.slice(2).trim();
     else if (text.startsWith('channel:')) transcript.channel = text.slice(8).trim();
     else if (text.startsWith('from:')) transcript.from = text.slice(5).trim();
+    else if (text.startsWith('name:')) transcript.name = text.slice(5).trim();
+    else if (text.startsWith('transport:')) {
+      if (text.slice(10).trim() !== 'chat') throw new Error(`${path}:${line}: write transport: chat`);
+      transcript.transport = 'chat';
+    }
     else if (text.startsWith('> ') || text === '>') {
       current = { kind: 'user', text: text.slice(2), line, expect: [] };
       transcript.steps.push(current);

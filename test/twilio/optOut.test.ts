@@ -2,9 +2,11 @@ import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { messageSid, startTwilioServer, statusForm, type Sender, type TwilioTestServer } from '../support/twilioServer';
 
 /**
- * STOP / ARRET / توقف opt the number out: one confirmation, its data erased, then silence (an
- * empty TwiML) until START / ابدأ, which starts a fresh conversation. Twilio's error 21610 on a
- * delivery report (the number replied STOP to our SMS sender) opts it out as well.
+ * STOP / ARRET / توقف opt the number out: one confirmation, its data erased. By SMS, then silence
+ * (an empty TwiML) until START / ابدأ, which starts a fresh conversation. On WhatsApp, where we can
+ * only answer, any message but another STOP opens a fresh conversation whose welcome says how to
+ * stop again. Twilio's error 21610 on a delivery report (the number replied STOP to our sender)
+ * opts it out as well.
  */
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
@@ -34,37 +36,64 @@ async function midConversation(user: Sender, opener: string): Promise<void> {
 
 describe('an opt-out word', () => {
   it.each([
-    ['STOP', 'whatsapp', 'Bonjour', CONFIRMATION_FR],
-    ['ARRET', 'whatsapp', 'Bonjour', CONFIRMATION_FR],
-    ['Arrêt', 'sms', 'Bonjour', CONFIRMATION_FR],
-    ['stop', 'sms', 'Bonjour', CONFIRMATION_FR],
-    ['توقف', 'whatsapp', 'السلام عليكم', CONFIRMATION_AR],
-    ['توقف', 'sms', 'السلام عليكم', CONFIRMATION_AR],
-  ] as const)('"%s" on %s: one confirmation, data erased, then silence until START', async (word, channel, opener, confirmation) => {
+    ['Arrêt', 'Bonjour', CONFIRMATION_FR],
+    ['stop', 'Bonjour', CONFIRMATION_FR],
+    ['توقف', 'السلام عليكم', CONFIRMATION_AR],
+  ] as const)('"%s" by SMS: one confirmation, data erased, then silence until START', async (word, opener, confirmation) => {
     const phone = nextPhone();
-    const user = channel === 'whatsapp' ? server.whatsapp(phone) : server.sms(phone);
+    const user = server.sms(phone);
     await midConversation(user, opener);
-    expect(await storedState(channel, phone)).toBeDefined();
+    expect(await storedState('sms', phone)).toBeDefined();
 
     const stop = await user.say(word);
     expect(stop.status).toBe(200);
     expect(stop.messages).toEqual([confirmation]);
-    expect(await storedState(channel, phone)).toBeUndefined();
+    expect(await storedState('sms', phone)).toBeUndefined();
 
     for (const text of ['30/06/2031', 'Bonjour', 'aide', word]) {
       const ignored = await user.say(text);
       expect({ text, status: ignored.status, raw: ignored.raw }).toEqual({ text, status: 200, raw: EMPTY_TWIML });
     }
     // Nothing was even recorded: the conversation did not start again behind the silence.
-    expect(await storedState(channel, phone)).toBeUndefined();
+    expect(await storedState('sms', phone)).toBeUndefined();
 
     const start = await user.say(opener === 'Bonjour' ? 'START' : 'ابدأ');
     expect(start.status).toBe(200);
     expect(start.text).toContain(opener === 'Bonjour' ? 'je suis Tasjil' : 'أنا تسجيل');
     expect(start.text).not.toMatch(/Reprenons|نكمل من حيث توقفت/);
+    // SMS users just typed START: no extra line about STOP on a paid channel.
+    expect(start.text).not.toMatch(/écrivez STOP|اكتب توقف/);
     // A fresh conversation: the first question again, then the document number question.
     const next = await user.say('1');
     expect(next.text).toContain(opener === 'Bonjour' ? 'numéro de votre CNIE' : 'اكتب رقم البطاقة الوطنية');
+  });
+
+  it.each([
+    ['STOP', 'Bonjour', CONFIRMATION_FR],
+    ['ARRET', 'Bonjour', CONFIRMATION_FR],
+    ['توقف', 'السلام عليكم', CONFIRMATION_AR],
+  ] as const)('"%s" on WhatsApp: one confirmation, data erased; the next message (not a STOP) reopens the conversation and says how to stop again', async (word, opener, confirmation) => {
+    const phone = nextPhone();
+    const user = server.whatsapp(phone);
+    await midConversation(user, opener);
+
+    const stop = await user.say(word);
+    expect(stop.messages).toEqual([confirmation]);
+    expect(await storedState('whatsapp', phone)).toBeUndefined();
+    // A STOP said again is not a wish to talk: silence, and nothing recorded.
+    expect((await user.say(word)).raw).toBe(EMPTY_TWIML);
+    expect(await storedState('whatsapp', phone)).toBeUndefined();
+
+    // They wrote first: WhatsApp lets us answer, and they want an answer.
+    const back = await user.say(opener === 'Bonjour' ? 'Bonjour, vous êtes là ?' : 'السلام، واش كاين شي حد؟');
+    expect(back.status).toBe(200);
+    expect(back.text).toContain(opener === 'Bonjour' ? 'je suis Tasjil' : 'أنا تسجيل');
+    expect(back.text).toContain(opener === 'Bonjour' ? 'Pour ne plus recevoir de messages, écrivez STOP.' : 'لإيقاف الرسائل، اكتب توقف.');
+    expect(back.text).not.toMatch(/Reprenons|نكمل من حيث توقفت|30 juin/);
+    expect(await storedState('whatsapp', phone)).toBeDefined();
+    // Opted back in for good: the next message is an ordinary turn, and STOP works again.
+    expect((await user.say('1')).text).toContain(opener === 'Bonjour' ? 'numéro de votre CNIE' : 'اكتب رقم البطاقة الوطنية');
+    expect((await user.say(word)).messages).toEqual([confirmation]);
   });
 
   it('erases the number’s conversation on the other channel too', async () => {
@@ -97,10 +126,20 @@ describe('a delivery report with error 21610', () => {
     const report = await server.status(statusForm(messageSid(), 'failed', { ErrorCode: '21610', To: `whatsapp:${phone}`, From: 'whatsapp:+14155238886' }));
     expect(report.status).toBe(204);
     expect(await storedState('whatsapp', phone)).toBeUndefined();
-    expect((await user.say('30/06/2031')).raw).toBe(EMPTY_TWIML);
+    // On WhatsApp, writing again is opting back in: a fresh conversation, not the old one.
+    const back = await user.say('Bonjour');
+    expect(back.text).toContain('je suis Tasjil');
+    expect(back.text).toContain('écrivez STOP');
+  });
 
-    const start = await user.say('START');
-    expect(start.text).toContain('je suis Tasjil');
+  it('keeps an SMS number out until it writes START', async () => {
+    const phone = nextPhone();
+    const user = server.sms(phone);
+    await midConversation(user, 'Bonjour');
+    expect((await server.status(statusForm(messageSid(), 'failed', { ErrorCode: '21610', To: phone, From: '+15005550006' }))).status).toBe(204);
+    expect(await storedState('sms', phone)).toBeUndefined();
+    expect((await user.say('30/06/2031')).raw).toBe(EMPTY_TWIML);
+    expect((await user.say('START')).text).toContain('je suis Tasjil');
   });
 
   it('another error code opts nobody out', async () => {

@@ -86,7 +86,7 @@ describe('X-Twilio-Signature on POST /api/twilio/messages', () => {
     expect(reply.status).toBe(expected);
     if (expected === 200) {
       expect(reply.contentType).toMatch(/^text\/xml/);
-      expect(reply.text).toContain('Bonjour Amina !');
+      expect(reply.text).toContain('Bonjour Amina, je suis Tasjil');
       return;
     }
     expect(reply.messages).toEqual([]);
@@ -94,7 +94,7 @@ describe('X-Twilio-Signature on POST /api/twilio/messages', () => {
     // starts the conversation from its very first message.
     const genuine = await server.post(form);
     expect(genuine.status).toBe(200);
-    expect(genuine.text).toContain('Bonjour Amina !');
+    expect(genuine.text).toContain('Bonjour Amina, je suis Tasjil');
     expect(genuine.text).toContain('je suis Tasjil');
   });
 
