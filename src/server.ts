@@ -5,7 +5,7 @@ import {
   ConfigurationBotFrameworkAuthentication,
   type ConfigurationBotFrameworkAuthenticationOptions,
 } from 'botbuilder';
-import restify, { type Request, type Response, type Server } from 'restify';
+import restify, { type Next, type Request, type Response, type Server } from 'restify';
 import type { App } from './app';
 import { InboundTextMiddleware } from './channels/inboundText';
 import { turnErrorHandler } from './channels/turnError';
@@ -20,6 +20,11 @@ const MAX_BODY_BYTES = 256 * 1024;
 export function createServer(app: App): Server {
   const { config, log } = app;
   const server = restify.createServer({ name: 'tasjil', handleUncaughtExceptions: false });
+  // Every request counts as work in flight until answered: a restart waits for it (src/shutdown.ts).
+  server.pre((_req: Request, res: Response, next: Next) => {
+    res.once('close', app.inFlight.begin('requests'));
+    return next();
+  });
   server.use(restify.plugins.queryParser());
 
   const adapter = new CloudAdapter(
@@ -65,6 +70,11 @@ export function createServer(app: App): Server {
   });
 
   server.get('/readyz', async (_req: Request, res: Response) => {
+    // Shutting down: out of the balancer at once, whatever else holds.
+    if (app.inFlight.isDraining) {
+      res.send(503, { status: 'shutting down' });
+      return;
+    }
     const [state, registry] = await Promise.all([app.isStateReady().catch(() => false), app.registry.isReady().catch(() => false)]);
     const checks = {
       state,
