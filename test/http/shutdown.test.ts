@@ -99,8 +99,8 @@ describe('SIGTERM: a clean restart', () => {
     const worker = '+212612000001';
     for (const [text, expected] of FORM_TO_SUMMARY) expect((await say(first.base, worker, text)).text).toContain(expected);
 
-    // The registry now takes 3 s: the reply budget (0.5 s) runs out, the worker hears "checking…".
-    registry.lookupDelayMs = 3000;
+    // The registry now takes 6 s: the reply budget (0.5 s) runs out, the worker hears "checking…".
+    registry.lookupDelayMs = 6000;
     const lookupsBefore = registry.received.filter((r) => r.path.endsWith('/people/lookup')).length;
     expect((await say(first.base, worker, 'oui')).text).toContain('Je vérifie');
     expect(registry.received.filter((r) => r.path.endsWith('/people/lookup')).length).toBe(lookupsBefore + 1);
@@ -110,10 +110,31 @@ describe('SIGTERM: a clean restart', () => {
     await first.waitForLog('shutdown.start');
     const ready = await fetch(`${first.base}/readyz`);
     expect(ready.status).toBe(503);
-    // The balancer has not noticed yet: a message that still comes is answered.
+    // The balancer has not noticed yet: what still comes is served (a message, a delivery report,
+    // an Emulator turn).
     const late = await say(first.base, '+212612000002', 'Bonjour');
     expect(late.status).toBe(200);
     expect(late.text).toContain("Quelle pièce d'identité");
+    const statusCallback = await fetch(`${first.base}/api/twilio/status`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: encodeForm({ MessageSid: messageSid(), MessageStatus: 'delivered' }),
+    });
+    expect(statusCallback.status).toBe(204);
+    const emulator = await fetch(`${first.base}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'message',
+        text: 'Bonjour',
+        channelId: 'emulator',
+        deliveryMode: 'expectReplies',
+        from: { id: 'tester' },
+        recipient: { id: 'bot' },
+        conversation: { id: 'drain' },
+      }),
+    });
+    expect(emulator.status).toBe(200);
 
     const exit = await first.exited;
     expect(exit).toEqual({ code: 0, signal: null });
