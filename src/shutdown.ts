@@ -33,6 +33,8 @@ export interface ShutdownDeps {
 export class GracefulShutdown {
   private stopping = false;
   private forced = false;
+  /** When the first signal came: the grace period and the logged duration count from it. */
+  private startedAt = 0;
 
   constructor(private readonly deps: ShutdownDeps) {}
 
@@ -45,19 +47,19 @@ export class GracefulShutdown {
   onSignal(signal: NodeJS.Signals): void {
     if (!this.stopping) {
       this.stopping = true;
+      this.startedAt = Date.now();
       void this.stop(signal);
       return;
     }
     if (this.forced) return;
     this.forced = true;
     this.deps.app.log.warn({ event: 'shutdown.forced', signal, inFlight: this.deps.app.inFlight.snapshot() }, 'second signal: stopping now, work in flight is abandoned');
-    void this.finish({ startedAt: Date.now(), drained: false, exitCode: 1 });
+    void this.finish({ drained: false, exitCode: 1 });
   }
 
   private async stop(signal: NodeJS.Signals): Promise<void> {
     const { app, graceMs } = this.deps;
-    const startedAt = Date.now();
-    const deadline = startedAt + graceMs;
+    const deadline = this.startedAt + graceMs;
     app.log.info({ event: 'shutdown.start', signal, graceMs, inFlight: app.inFlight.snapshot() }, 'shutting down: not ready any more, finishing the work in flight');
     const first = await app.inFlight.drain(deadline);
     if (this.forced) return;
@@ -65,7 +67,7 @@ export class GracefulShutdown {
     // A request served while the listener closed may have left a late reply behind.
     const last = first.drained ? await app.inFlight.drain(deadline) : first;
     if (this.forced) return;
-    await this.finish({ startedAt, drained: last.drained, exitCode: last.drained ? 0 : 1 });
+    await this.finish({ drained: last.drained, exitCode: last.drained ? 0 : 1 });
   }
 
   /** Stops accepting connections; cuts idle keep-alive ones as they appear, every one at `deadline`. */
@@ -84,7 +86,7 @@ export class GracefulShutdown {
     });
   }
 
-  private async finish({ startedAt, drained, exitCode }: { startedAt: number; drained: boolean; exitCode: number }): Promise<void> {
+  private async finish({ drained, exitCode }: { drained: boolean; exitCode: number }): Promise<void> {
     const { app, server } = this.deps;
     const abandoned = app.inFlight.snapshot();
     if (server.server.listening) {
@@ -100,9 +102,9 @@ export class GracefulShutdown {
       return true;
     })().catch(() => false);
     const closed = await Promise.race([closing, new Promise<false>((resolve) => setTimeout(() => resolve(false), CLOSE_BUDGET_MS).unref())]);
-    const summary = { event: 'shutdown.end', drained, ms: Date.now() - startedAt, leasesReleased, closed, exitCode, ...(drained ? {} : { abandoned }) };
+    const summary = { event: 'shutdown.end', drained, ms: Date.now() - this.startedAt, leasesReleased, closed, exitCode, ...(drained ? {} : { abandoned }) };
     if (drained && closed) app.log.info(summary, 'shut down cleanly');
-    else app.log.warn(summary, drained ? 'shut down; connections not closed cleanly' : 'shut down with work still in flight');
+    else app.log.warn(summary, drained ? 'shut down; leases or Redis not closed cleanly' : 'shut down with work still in flight');
     this.deps.exit(exitCode);
   }
 }
