@@ -33,6 +33,7 @@ import {
   type OptOuts,
 } from './pipeline/contacts';
 import { RedisArrivals, RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from './pipeline/redisContacts';
+import { InFlightWork } from './pipeline/inFlight';
 import { RedisTurnQueue } from './pipeline/redisTurnQueue';
 import { MeteredOtpService, MeteredRegistry, MeteredSmsRenderer, MeteredSmsSender } from './metrics/metered';
 import { Metrics } from './metrics/metrics';
@@ -87,11 +88,18 @@ export interface App {
   metrics: Metrics;
   /** What the bot sent to simulated phones; present when the web simulator is enabled. */
   simulator?: SimulatorFeed;
+  /** Requests, turns and late replies running now: what a restart waits for (src/shutdown.ts). */
+  inFlight: InFlightWork;
   /** Runs one turn, after the turns of the same conversation that arrived before it. */
   runTurn(turn: TurnContext): Promise<void>;
   /** Whether the shared state answers (always true in memory). */
   isStateReady(): Promise<boolean>;
-  /** Closes connections (Redis); the HTTP server is closed by its owner. */
+  /**
+   * At shutdown: lets go of the turns this instance holds or waits for in the shared turn queue,
+   * so other instances need not wait for the leases to run out. Gives back how many (0 in memory).
+   */
+  releaseTurns(): Promise<number>;
+  /** Closes connections (Redis), after releasing the turn queue; the HTTP server is closed by its owner. */
   close(): Promise<void>;
 }
 
@@ -152,7 +160,9 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     return { turn, session, locale: session.locale, today: todayInMorocco(clock) };
   };
   const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log, metrics.funnel);
-  const runTurn = (turn: TurnContext) => queue.run(`${turn.activity.channelId}:${turn.activity.conversation?.id ?? ''}`, () => bot.onTurn(turn));
+  const inFlight = new InFlightWork();
+  const runTurn = (turn: TurnContext) =>
+    inFlight.track('turns', queue.run(`${turn.activity.channelId}:${turn.activity.conversation?.id ?? ''}`, () => bot.onTurn(turn)));
 
   // Chat channels through Twilio.
   const renderers: Record<'whatsapp' | 'sms', ChannelRenderer> = {
@@ -204,6 +214,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     presentations: { whatsapp: WHATSAPP_PRESENTATION, sms: SMS_PRESENTATION },
     messenger,
     localeOf,
+    inFlight,
     eraseConversation: async (channel, contact) => {
       await storage.delete([stateKey(channel, contact)]);
       await otp.forget(`${channel}:${contact}`);
@@ -224,6 +235,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   });
 
   const redis = stores.redis;
+  const releaseTurns = async () => (queue instanceof RedisTurnQueue ? queue.releaseAll() : 0);
   return {
     config,
     log,
@@ -243,9 +255,12 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     notifier,
     metrics,
     simulator,
+    inFlight,
     runTurn,
     isStateReady: async () => (redis ? redis.isReady && (await stateCall(() => redis.ping()).then((pong) => pong === 'PONG', () => false)) : true),
+    releaseTurns,
     close: async () => {
+      await releaseTurns();
       if (redis?.isReady) await redis.close().catch(() => redis.destroy());
       else if (redis?.isOpen) redis.destroy();
     },

@@ -134,6 +134,10 @@ const schema = z.object({
   REGISTRY_PEOPLE_FILE: optionalString,
   REGISTRY_PORT: port(3980),
 
+  // How long a stopping instance (SIGTERM) finishes the turns and late replies in flight before it
+  // exits anyway: longer than the slowest turn, shorter than the orchestrator's own kill timer.
+  SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(600_000).default(20_000)),
+
   // Long enough not to be guessed; a token with spaces could not travel in one Authorization header.
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().regex(/^\S{16,}$/, 'at least 16 characters, no spaces').optional()),
   // Unset: the web simulator is served outside production only (it skips Twilio's signature check).

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config';
 import { createLogger } from './log';
 import { warmUpDateRecognizer } from './nlu/dates';
 import { createServer } from './server';
+import { GracefulShutdown } from './shutdown';
 
 /** `npm start`: validate the configuration, wire the app, serve. */
 function main(): void {
@@ -40,10 +41,8 @@ function main(): void {
       log.info({ event: 'nlu.warm' }, 'date recognizer warmed up');
     });
   });
-  // In-flight turns finish (server.close waits for open requests), then Redis is let go.
-  const stop = () => server.close(() => void app.close().finally(() => process.exit(0)));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // SIGTERM/SIGINT: out of the balancer, the work in flight finished, leases and Redis let go.
+  new GracefulShutdown({ server, app, graceMs: config.SHUTDOWN_GRACE_MS, exit: (code) => process.exit(code) }).listen();
 }
 
 main();

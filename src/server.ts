@@ -1,37 +1,25 @@
 import { timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
-import {
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  type ConfigurationBotFrameworkAuthenticationOptions,
-} from 'botbuilder';
-import restify, { type Request, type Response, type Server } from 'restify';
+import restify, { type Next, type Request, type Response, type Server } from 'restify';
 import type { App } from './app';
-import { InboundTextMiddleware } from './channels/inboundText';
-import { turnErrorHandler } from './channels/turnError';
-import type { RejectionLabel } from './metrics/labels';
+import { BotFrameworkEndpoint, isLoopbackAddress } from './channels/botframework/endpoint';
 import { isDateRecognizerWarm } from './nlu/dates';
 import { registerSimulator } from './simulator/routes';
 import { readRawBody } from './channels/rawBody';
 
-/** Bot Framework activities are small; anything bigger is not a chat message. */
+export { isLoopbackAddress };
+
+/** Bot Framework activities and Twilio's forms are small; anything bigger is not a chat message. */
 const MAX_BODY_BYTES = 256 * 1024;
 
 export function createServer(app: App): Server {
   const { config, log } = app;
   const server = restify.createServer({ name: 'tasjil', handleUncaughtExceptions: false });
+  // Every request counts as work in flight until answered: a restart waits for it (src/shutdown.ts).
+  server.pre((_req: Request, res: Response, next: Next) => {
+    res.once('close', app.inFlight.begin('requests'));
+    return next();
+  });
   server.use(restify.plugins.queryParser());
-
-  const adapter = new CloudAdapter(
-    new ConfigurationBotFrameworkAuthentication({
-      MicrosoftAppId: config.MicrosoftAppId ?? '',
-      MicrosoftAppPassword: config.MicrosoftAppPassword ?? '',
-      MicrosoftAppType: config.MicrosoftAppType ?? '',
-      MicrosoftAppTenantId: config.MicrosoftAppTenantId ?? '',
-    } as ConfigurationBotFrameworkAuthenticationOptions),
-  );
-  adapter.use(new InboundTextMiddleware());
-  adapter.onTurnError = turnErrorHandler(log);
 
   // Twilio signs the exact form it posts: keep the raw body, parse it ourselves (TwilioWebhook).
   const rawBody = readRawBody(MAX_BODY_BYTES);
@@ -40,24 +28,9 @@ export function createServer(app: App): Server {
 
   // In production without an app id the Bot Framework endpoint would be unauthenticated: not served.
   if (config.MicrosoftAppId || !config.isProduction) {
-    server.post(
-      '/api/messages',
-      restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false }),
-      async (req: Request, res: Response) => {
-        if (!config.MicrosoftAppId) {
-          // With no app id botbuilder authenticates nobody and replies to whatever serviceUrl the
-          // request names: an open relay. Serve only this machine, and reply only to this machine.
-          const refusal = refuseNonLoopback(req);
-          if (refusal) {
-            app.metrics.webhookRejected('botframework', refusal.code);
-            log.warn({ event: 'botframework.refused', reason: refusal.reason }, 'Bot Framework request refused');
-            res.send(403, { error: 'forbidden', reason: refusal.reason });
-            return;
-          }
-        }
-        await adapter.process(req, res, (turn) => app.runTurn(turn));
-      },
-    );
+    const botFramework = new BotFrameworkEndpoint({ config, log, metrics: app.metrics, runTurn: app.runTurn });
+    // Read as text and parsed by the endpoint: a malformed body is its 400, not restify's.
+    server.post('/api/messages', readRawBody(MAX_BODY_BYTES, () => botFramework.tooLarge()), async (req: Request, res: Response) => botFramework.handle(req, res));
   }
 
   server.get('/healthz', async (_req: Request, res: Response) => {
@@ -65,6 +38,11 @@ export function createServer(app: App): Server {
   });
 
   server.get('/readyz', async (_req: Request, res: Response) => {
+    // Shutting down: out of the balancer at once, whatever else holds.
+    if (app.inFlight.isDraining) {
+      res.send(503, { status: 'shutting down' });
+      return;
+    }
     const [state, registry] = await Promise.all([app.isStateReady().catch(() => false), app.registry.isReady().catch(() => false)]);
     const checks = {
       state,
@@ -107,32 +85,6 @@ export function createServer(app: App): Server {
     return next();
   });
   return server;
-}
-
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (!address) return false;
-  const plain = address.replace(/^::ffff:/, '');
-  if (isIP(plain) === 4) return plain.startsWith('127.');
-  return plain === '::1';
-}
-
-function isLoopbackUrl(url: unknown): boolean {
-  if (typeof url !== 'string') return false;
-  try {
-    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-    return host === 'localhost' || isLoopbackAddress(host);
-  } catch {
-    return false;
-  }
-}
-
-function refuseNonLoopback(req: Request): { code: RejectionLabel; reason: string } | undefined {
-  if (!isLoopbackAddress(req.socket.remoteAddress)) return { code: 'caller-not-loopback', reason: 'caller is not on this machine' };
-  const body = (req.body ?? {}) as { serviceUrl?: unknown; deliveryMode?: unknown };
-  if (body.deliveryMode !== 'expectReplies' && !isLoopbackUrl(body.serviceUrl)) {
-    return { code: 'service-url-not-loopback', reason: 'serviceUrl is not on this machine' };
-  }
-  return undefined;
 }
 
 /** `Authorization: Bearer <token>`, compared in constant time (the token is a secret). */

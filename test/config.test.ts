@@ -93,6 +93,15 @@ describe('configuration', () => {
     expect(given.twilioStatusUrl).toBe('https://tasjil.example.ma/twilio/reports');
   });
 
+  it('gives a stopping instance 20 s for its work in flight, or SHUTDOWN_GRACE_MS between 1 s and 10 min', () => {
+    expect(loadConfig({}).SHUTDOWN_GRACE_MS).toBe(20_000);
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: '' }).SHUTDOWN_GRACE_MS).toBe(20_000);
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: '45000' }).SHUTDOWN_GRACE_MS).toBe(45_000);
+    for (const wrong of ['500', '20s', '-1', '600001', '1.5']) {
+      expect(problemsOf({ SHUTDOWN_GRACE_MS: wrong })).toEqual([expect.stringMatching(/^SHUTDOWN_GRACE_MS: /)]);
+    }
+  });
+
   it('refuses a registry port that fetch will never call, instead of a registry that looks down forever', () => {
     expect(problemsOf({ REGISTRY_URL: 'http://127.0.0.1:4190' })).toEqual([expect.stringMatching(/^REGISTRY_URL: this port is one that fetch refuses/)]);
     expect(problemsOf({ REGISTRY_URL: 'http://127.0.0.1:4191' })).toEqual([]);

@@ -4,11 +4,12 @@ import type { Next, Request, Response } from 'restify';
  * Reads a small form body as text, for routes that must see the exact bytes (Twilio signs the
  * form it posts). restify's own bodyReader does the same through a deprecated Buffer constructor
  * and zlib plumbing these routes never need; this is a measurable share of a turn's CPU.
- * A body over `maxBytes` is answered 413 without reading the rest.
+ * A body over `maxBytes` is answered 413 without reading the rest (`onTooLarge` counts it).
  */
-export function readRawBody(maxBytes: number) {
+export function readRawBody(maxBytes: number, onTooLarge?: () => void) {
   return (req: Request, res: Response, next: Next): void => {
     const refuse = () => {
+      onTooLarge?.();
       res.send(413, { error: 'payload too large' });
       next(false);
     };

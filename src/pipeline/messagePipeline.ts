@@ -10,6 +10,7 @@ import { detectLocale, foldForMatching } from '../nlu/normalize';
 import type { Locale } from '../services/types';
 import { StateUnavailableError } from '../state/redis';
 import type { MessageArrivals, OptOuts } from './contacts';
+import type { InFlightWork, WorkKind } from './inFlight';
 import type { TurnQueue } from './turnQueue';
 
 /**
@@ -80,6 +81,8 @@ export interface MessagePipelineDeps {
   localeOf: (channel: ChatChannel, contact: string) => Promise<Locale>;
   /** Deletes a conversation's state and pending codes at once (opt-out). */
   eraseConversation: (channel: ChatChannel, contact: string) => Promise<void>;
+  /** Turns and late replies still running, for a restart to wait on (src/shutdown.ts). */
+  inFlight?: InFlightWork;
 }
 
 /**
@@ -133,7 +136,7 @@ export class MessagePipeline {
    * queued: a reset must not race a turn that would save the state back.
    */
   async erase(channel: ChatChannel, contact: string): Promise<void> {
-    await this.deps.queue.run(`${channel}:${contact}`, () => this.deps.eraseConversation(channel, contact));
+    await this.track('turns', this.deps.queue.run(`${channel}:${contact}`, () => this.deps.eraseConversation(channel, contact)));
   }
 
   private async handle(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: { inlineTemplates: boolean }): Promise<void> {
@@ -170,32 +173,37 @@ export class MessagePipeline {
 
   private async converse(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: { inlineTemplates: boolean }): Promise<void> {
     const { channel, contact, ourAddress } = message;
-    const turn = this.deps.queue.run(`${channel}:${contact}`, () =>
-      this.deps.adapter.runWebhookTurn(message.activity, this.deps.presentations[channel], this.deps.onTurn),
+    const turn = this.track(
+      'turns',
+      this.deps.queue.run(`${channel}:${contact}`, () => this.deps.adapter.runWebhookTurn(message.activity, this.deps.presentations[channel], this.deps.onTurn)),
     );
     const inTime = await withinBudget(turn, this.deps.replyBudgetMs);
     if (inTime.done) {
       const rendered = await this.render(channel, contact, inTime.value);
       if (!options.inlineTemplates && rendered.some((m) => m.contentSid)) {
         answer([]);
-        return this.sendLater(channel, contact, ourAddress, rendered);
+        return this.track('lateReplies', this.sendLater(channel, contact, ourAddress, rendered));
       }
       return answer(rendered);
     }
     const locale = await this.deps.localeOf(channel, contact);
     answer(this.renderText(channel, t(locale, 'common.checking'), locale));
     this.deps.log.warn({ event: 'chat.reply_late', channel, budgetMs: this.deps.replyBudgetMs }, 'turn over budget: replying by message');
-    turn
-      .then(
-        async (replies) => this.sendLater(channel, contact, ourAddress, await this.render(channel, contact, replies)),
-        // The user was told an answer is coming: a turn that failed late still owes them one.
-        async (error: unknown) => {
-          this.logTurnFailure(error);
-          const { text, locale: written } = apologyFor(message.text);
-          await this.sendLater(channel, contact, ourAddress, this.renderText(channel, text, written ?? locale));
-        },
-      )
-      .catch((error: unknown) => this.deps.log.error({ event: 'chat.reply_late.failed', error: errorName(error) }, 'late reply failed'));
+    // Tracked until sent: a restart waits for it, the user was promised this answer.
+    void this.track(
+      'lateReplies',
+      turn
+        .then(
+          async (replies) => this.sendLater(channel, contact, ourAddress, await this.render(channel, contact, replies)),
+          // The user was told an answer is coming: a turn that failed late still owes them one.
+          async (error: unknown) => {
+            this.logTurnFailure(error);
+            const { text, locale: written } = apologyFor(message.text);
+            await this.sendLater(channel, contact, ourAddress, this.renderText(channel, text, written ?? locale));
+          },
+        )
+        .catch((error: unknown) => this.deps.log.error({ event: 'chat.reply_late.failed', error: errorName(error) }, 'late reply failed')),
+    );
   }
 
   private async optOut(answer: (messages: ChatAnswer) => void, channel: ChatChannel, contact: string): Promise<void> {
@@ -246,6 +254,10 @@ export class MessagePipeline {
       }
       await this.deps.messenger.send({ channel, to: contact, from: ourAddress, rendered: message });
     }
+  }
+
+  private track<T>(kind: WorkKind, work: Promise<T>): Promise<T> {
+    return this.deps.inFlight ? this.deps.inFlight.track(kind, work) : work;
   }
 
   private logTurnFailure(error: unknown): void {

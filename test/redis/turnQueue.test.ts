@@ -221,4 +221,31 @@ describe('RedisTurnQueue across two instances', () => {
     for (const k of leftovers) expect(await a.pTTL(k)).toBeGreaterThan(0);
     expect(queue.pending()).toBe(0);
   });
+  it('at shutdown, releaseAll hands on the turn it holds and gives up the ones it waits for: the other instance serves them at once', async () => {
+    const stopping = new RedisTurnQueue(a, hashSecret, { prefix });
+    const other = new RedisTurnQueue(b, hashSecret, { prefix, maxWaitMs: 30_000 });
+    const key = conversation();
+    const held = gate();
+    let started = false;
+    const holding = stopping.run(key, async () => {
+      started = true;
+      await held.opened; // a turn stuck on a slow registry
+    });
+    const waiting = stopping.run(key, async () => 'never');
+    waiting.catch(() => undefined);
+    while (!started) await tick(2);
+    const next = other.run(key, async () => 'served');
+
+    const startedAt = Date.now();
+    expect(await stopping.releaseAll()).toBe(2);
+    // Served well before the 15 s lease of the stuck turn would have run out.
+    expect(await next).toBe('served');
+    expect(Date.now() - startedAt).toBeLessThan(5000);
+    // The stuck turn ends; nothing after it runs on the stopping instance.
+    held.open();
+    await holding;
+    await expect(waiting).rejects.toBeInstanceOf(StateUnavailableError);
+    await expect(stopping.run(key, async () => 'after')).rejects.toBeInstanceOf(StateUnavailableError);
+    expect(await listKeys(a, `${prefix}turn:`)).toEqual([]);
+  });
 });
