@@ -1,3 +1,5 @@
+import { DlrSigner } from '../../src/channels/kannel/dlrSigner';
+import { SendsmsClient } from '../../src/channels/kannel/sendsms';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { kannelInstalled } from '../support/kannel';
 import { INBOUND_TOKEN, SHORT_CODE, smppAddress, startKannelChain, until, type KannelChain } from '../support/kannelServer';
@@ -122,6 +124,39 @@ describe('what Kannel and the network do', () => {
     expect(got).toHaveLength(1);
     expect(got[0]!.text).toContain('je suis Tasjil');
     await chain.smsc.nextTo(smppAddress(phone));
+  });
+
+  it('takes a message posted as a form too (a post-url)', async () => {
+    const phone = newPhone();
+    const form = new URLSearchParams({ token: INBOUND_TOKEN, id: 'b3a4c1de-0000-4000-8000-000000000003', from: `00${smppAddress(phone)}`, to: SHORT_CODE, text: 'Bonjour' });
+    const posted = await fetch(`${chain.base}/api/kannel/messages`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    expect(posted.status).toBe(200);
+    await chain.settle();
+    expect((await chain.smsc.nextTo(smppAddress(phone))).text).toContain('je suis Tasjil');
+  });
+
+  it('refuses a delivery report whose URL was not signed by us', async () => {
+    const forged = new DlrSigner('not-the-inbound-token-00000000000000').issue();
+    const forgedReport = await fetch(`${chain.base}/api/kannel/status?${new URLSearchParams({ ...forged, type: '2' })}`);
+    const unsigned = await fetch(`${chain.base}/api/kannel/status?type=2`);
+    expect([forgedReport.status, unsigned.status]).toEqual([403, 403]);
+  });
+
+  it('counts what went through Kannel, with a provider label', async () => {
+    await chain.say(newPhone(), 'Bonjour');
+    const samples = parseMetrics(await chain.app.metrics.render());
+    expect(valueOf(samples, 'tasjil_sms_gateway_received_total', { provider: 'kannel' })).toBeGreaterThan(0);
+    expect(valueOf(samples, 'tasjil_sms_gateway_sends_total', { provider: 'kannel', result: 'accepted' })).toBeGreaterThan(0);
+    expect(valueOf(samples, 'tasjil_sms_sent_total', { purpose: 'otp', encoding: 'GSM-7' })).toBeGreaterThan(0);
+  });
+
+  it('is ready only when sendsms answers and takes our credentials', async () => {
+    const client = (password: string) =>
+      new SendsmsClient({ url: chain.kannel.sendsmsUrl, username: 'tasjil', password, from: SHORT_CODE, statusUrl: 'http://127.0.0.1:9/status', signer: new DlrSigner('x'.repeat(32)) });
+    expect(await client('sendsms-test-pw').isReady()).toBe(true);
+    expect(await client('wrong-password').isReady()).toBe(false);
+    const body = (await (await fetch(`${chain.base}/readyz`)).json()) as { checks: Record<string, boolean> };
+    expect(body.checks.kannelSendsms).toBe(true);
   });
 
   it('takes two SMS of one sender sent at once one after the other, in order', async () => {

@@ -127,12 +127,25 @@ export async function startKannelChain(options: { replyRetry?: { maxAttempts: nu
     await new Promise<void>((resolve) => server.listen(tasjilPort, '127.0.0.1', resolve));
   };
   const stopTasjil = async () => {
+    if (!server) return;
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await app.kannelWebhook.idle();
     await app.close();
   };
-  await startTasjil();
-  await smsc.bound();
+  try {
+    await startTasjil();
+    // bearerbox binds to the SMSC a moment after it starts (and again after reconnect-delay).
+    await Promise.race([
+      smsc.bound(),
+      new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`Kannel did not bind to the SMSC within 20 s\n${kannel!.logs()}`)), 20000).unref()),
+    ]);
+  } catch (error) {
+    await stopTasjil().catch(() => undefined);
+    await kannel.stop();
+    await sendsms.close();
+    await smsc.close();
+    throw error;
+  }
 
   const taken = () => logLines.filter((line) => /"provider":"kannel"|"sender":"kannel"/.test(line) && /"event":"(channel|sms)\.sent"/.test(line)).length;
   const settle = async () => {
