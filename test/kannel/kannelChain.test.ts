@@ -85,6 +85,14 @@ describe('a whole conversation by SMS through Kannel', () => {
     expect(chain.logLines.join('\n')).not.toContain(smppAddress(phone));
   }, 60000);
 
+  it('reaches outcome A in Arabic, every SMS UCS-2', async () => {
+    const phone = newPhone();
+    const turns = await converse(phone, ['السلام عليكم', '1', 'AB123456', '30 يونيو 2031', '14 مارس 1985', '1', '1', 'دوز', 'نعم']);
+    expect(texts(turns[0]!)).toContain('أنا تسجيل');
+    expect(texts(turns[8]!)).toContain('111222333');
+    for (const sms of turns.flat()) expect({ from: sms.from, coding: sms.dataCoding }).toEqual({ from: SHORT_CODE, coding: 8 });
+  }, 60000);
+
   it('reaches outcome B in Arabic, UCS-2, a long message concatenated both ways', async () => {
     const phone = newPhone();
     // A greeting longer than one UCS-2 SMS (70 characters): it reaches Kannel in two parts.
