@@ -7,7 +7,7 @@ import { KannelSendError, type SendsmsClient } from './sendsms';
 
 /**
  * How long a chat reply is tried again while Kannel's sendsms is down or restarting: 1 s, then
- * doubling up to a minute between tries, 10 tries (about 6 minutes). A worker waiting for the
+ * doubling up to a minute between tries, 10 more tries (several minutes). A worker waiting for the
  * next question gets it once Kannel is back; past that, the reply is dropped (logged), and the
  * worker's next SMS is answered as usual: their answers were saved before we replied.
  */
