@@ -13,6 +13,11 @@ import { WhatsAppRenderer } from './channels/render/whatsappRenderer';
 import { turnErrorHandler } from './channels/turnError';
 import { OutboxMessenger, type ChannelMessenger } from './channels/messenger';
 import { TwilioMessenger } from './channels/twilio/messenger';
+import { DlrSigner } from './channels/kannel/dlrSigner';
+import { DEFAULT_REPLY_RETRY, KannelMessenger, SmsGatewayMessenger, type ReplyRetry } from './channels/kannel/messenger';
+import { SendsmsClient } from './channels/kannel/sendsms';
+import { KannelWebhook } from './channels/kannel/webhook';
+import { KannelSmsSender, OTP_SEND_RETRY } from './services/sms/kannelSmsSender';
 import { ProactiveNotifier } from './channels/twilio/proactive';
 import { localeOfReplies, MessagePipeline } from './pipeline/messagePipeline';
 import { TwilioAdapter } from './channels/twilio/twilioAdapter';
@@ -83,6 +88,10 @@ export interface App {
   /** Every chat message after its provider's transport: where another SMS gateway plugs in. */
   chat: MessagePipeline;
   twilioWebhook: TwilioWebhook;
+  /** GET /api/kannel/messages and /api/kannel/status: two-way SMS through an operator's short code. */
+  kannelWebhook: KannelWebhook;
+  /** With KANNEL_SENDSMS_URL: whether Kannel's sendsms answers and takes our credentials (/readyz). */
+  isKannelReady?: () => Promise<boolean>;
   notifier: ProactiveNotifier;
   /** Prometheus metrics of this instance (GET /metrics). */
   metrics: Metrics;
@@ -110,6 +119,10 @@ export interface AppOverrides {
   twilioClient?: Twilio.Twilio;
   /** How long a message waits in Redis for its user's earlier turns (tests: shorter than the default 10 s). */
   turnMaxWaitMs?: number;
+  /** How chat replies through Kannel are tried again (tests: shorter than the default minutes). */
+  kannelReplyRetry?: ReplyRetry;
+  /** How an OTP or password SMS through Kannel is tried again before the worker is told. */
+  kannelOtpRetry?: ReplyRetry;
 }
 
 /**
@@ -135,7 +148,8 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   // Every registry implementation is timed the same way, at this one seam.
   const registry = new MeteredRegistry(overrides.registry ?? createRegistry(config, data, log, clock), metrics);
   const outbox = new DevOutbox(clock, log);
-  const senders = createSenders(config, log, clock, outbox, stores, metrics, overrides.twilioClient);
+  const kannel = createKannel(config, log, metrics, stores.delivery, overrides);
+  const senders = withKannel(config, clock, outbox, stores, metrics, kannel, createSenders(config, log, clock, outbox, stores, metrics, overrides.twilioClient));
   const { sms, otp } = senders;
   // The simulator's conversations are answered into its feed, never sent to Twilio (simulator/feed.ts).
   const simulator = config.simulatorEnabled ? new SimulatorFeed(clock) : undefined;
@@ -233,6 +247,17 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     pipeline: chatPipeline,
     delivery,
   });
+  const kannelWebhook = new KannelWebhook({
+    token: config.KANNEL_INBOUND_TOKEN,
+    log,
+    clock,
+    metrics,
+    pipeline: chatPipeline,
+    messenger,
+    delivery,
+    signer: kannel.signer,
+    inFlight,
+  });
 
   const redis = stores.redis;
   const releaseTurns = async () => (queue instanceof RedisTurnQueue ? queue.releaseAll() : 0);
@@ -252,6 +277,8 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     bot,
     chat: chatPipeline,
     twilioWebhook,
+    kannelWebhook,
+    isKannelReady: kannel.client ? () => kannel.client!.isReady() : undefined,
     notifier,
     metrics,
     simulator,
@@ -372,6 +399,62 @@ function createSenders(
     otp: config.simulatorEnabled && config.TWILIO_VERIFY_SERVICE_SID ? new SimulatorAwareOtpService(metered, ownOtp(outbox)) : metered,
     messenger: new TwilioMessenger(twilioClient, log, statusCallbackUrl),
   };
+}
+
+interface KannelParts {
+  /** Signs the delivery-report URLs we give Kannel, and checks them when Kannel calls. */
+  signer: DlrSigner;
+  /** With KANNEL_SENDSMS_URL. */
+  client?: SendsmsClient;
+  messenger?: KannelMessenger;
+  sms?: KannelSmsSender;
+}
+
+/** Kannel's sendsms, when KANNEL_SENDSMS_URL is set (docs/sms-gateway-kannel.md). */
+function createKannel(config: Config, log: Logger, metrics: Metrics, delivery: DeliveryTracker, overrides: AppOverrides): KannelParts {
+  const signer = new DlrSigner(config.KANNEL_INBOUND_TOKEN);
+  if (!config.KANNEL_SENDSMS_URL) return { signer };
+  const client = new SendsmsClient({
+    url: config.KANNEL_SENDSMS_URL,
+    username: config.KANNEL_USERNAME!,
+    password: config.KANNEL_PASSWORD!,
+    from: config.KANNEL_FROM!,
+    smsc: config.KANNEL_SMSC,
+    statusUrl: config.KANNEL_STATUS_URL!,
+    signer,
+  });
+  const onResult = (result: Parameters<Metrics['smsGatewaySend']>[1]) => metrics.smsGatewaySend('kannel', result);
+  return {
+    signer,
+    client,
+    messenger: new KannelMessenger(client, log, overrides.kannelReplyRetry ?? DEFAULT_REPLY_RETRY, onResult),
+    sms: new KannelSmsSender({ client, tracker: delivery, log, retry: overrides.kannelOtpRetry ?? OTP_SEND_RETRY, onResult }),
+  };
+}
+
+/**
+ * With Kannel: chat replies on its short code go through it, and (SMS_PROVIDER, by default) the
+ * OTP and password SMS too, with our own codes. Twilio keeps WhatsApp and its own SMS numbers.
+ */
+function withKannel(
+  config: Config,
+  clock: Clock,
+  outbox: DevOutbox,
+  stores: Stores,
+  metrics: Metrics,
+  kannel: KannelParts,
+  senders: { sms: SmsSender; otp: OtpService; messenger: ChannelMessenger },
+): { sms: SmsSender; otp: OtpService; messenger: ChannelMessenger } {
+  if (!kannel.messenger || !kannel.sms) return senders;
+  const messenger = new SmsGatewayMessenger(kannel.messenger, senders.messenger);
+  if (config.smsProvider !== 'kannel') return { ...senders, messenger };
+  const metered = new MeteredSmsSender(kannel.sms, metrics);
+  // The simulator's conversations text its inbox, never a real phone (simulator/routing.ts).
+  const sms = config.simulatorEnabled ? new SimulatorAwareSmsSender(metered, outbox) : metered;
+  const { redis, keys } = stores;
+  const otp =
+    redis && keys ? new RedisOtpService({ sms, redis, hashSecret: keys.hashSecret, clock, prefix: config.REDIS_KEY_PREFIX }) : new InMemoryOtpService(sms, clock);
+  return { sms, otp: new MeteredOtpService(otp, metrics), messenger };
 }
 
 /** With REGISTRY_URL: the registry over HTTP (contract/registry.openapi.yaml). Without: the people file, in process. */

@@ -113,6 +113,19 @@ const schema = z.object({
   TWILIO_QUICK_REPLY_3_SID: contentSid,
   TWILIO_NOTIFICATION_TEMPLATE_SID: contentSid,
 
+  // Two-way SMS in Morocco through Kannel (docs/sms-gateway-kannel.md).
+  KANNEL_SENDSMS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'an http(s) URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms' }).optional()),
+  KANNEL_USERNAME: optionalString,
+  KANNEL_PASSWORD: optionalString,
+  KANNEL_FROM: z.preprocess(emptyAsUndefined, z.string().regex(/^\+?[0-9A-Za-z]{2,20}$/, 'our short code or number, e.g. 2020').optional()),
+  KANNEL_SMSC: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "a Kannel smsc-id, e.g. operator").optional()),
+  // Kannel signs nothing: its get-url carries this shared secret (compared in constant time).
+  KANNEL_INBOUND_TOKEN: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9._~-]{32,256}$/, 'at least 32 characters, letters, digits and . _ ~ - (it travels in a URL)').optional()),
+  // Where Kannel calls back with delivery reports: GET /api/kannel/status as Kannel reaches it.
+  KANNEL_STATUS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'an http(s) URL, e.g. http://10.0.0.5:3978/api/kannel/status' }).optional()),
+  // Who sends the OTP and password SMS; unset: Kannel when configured, else Twilio, else the dev outbox.
+  SMS_PROVIDER: z.preprocess(emptyAsUndefined, z.enum(['kannel', 'twilio'], 'kannel or twilio').optional()),
+
   REDIS_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional()),
   // A highly available Redis instead of REDIS_URL: Sentinel-managed (the sentinels and the name of
   // the primary they watch) or a Cluster (a few of its nodes; the client discovers the rest).
@@ -157,6 +170,10 @@ export interface Config extends RawConfig {
   redisTopology?: RedisTopology;
   /** Where Twilio posts delivery reports: configured, or the messages URL's sibling `/status`. */
   twilioStatusUrl?: string;
+  /** KANNEL_SENDSMS_URL is set: chat replies on Kannel's short code and (by default) OTP and password SMS go through Kannel. */
+  kannelConfigured: boolean;
+  /** Who sends OTP and password SMS: SMS_PROVIDER, else Kannel when configured, else Twilio when configured, else the dev outbox. */
+  smsProvider: 'kannel' | 'twilio' | 'outbox';
   isProduction: boolean;
   isDevelopment: boolean;
   /** GET /simulator is served: SIMULATOR_ENABLED, by default on outside production only. */
@@ -205,9 +222,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (raw.TWILIO_ACCOUNT_SID && !raw.TWILIO_AUTH_TOKEN) problems.push('TWILIO_AUTH_TOKEN: required with TWILIO_ACCOUNT_SID');
   if (raw.TWILIO_ACCOUNT_SID && !raw.TWILIO_SMS_FROM) problems.push('TWILIO_SMS_FROM: required with TWILIO_ACCOUNT_SID (the sender of OTP and password SMS)');
-  if (raw.NODE_ENV === 'production') {
+  const kannelConfigured = Boolean(raw.KANNEL_SENDSMS_URL);
+  kannelProblems(raw, problems);
+  if (raw.NODE_ENV === 'production' && !kannelConfigured) {
     // In production an OTP or a password must reach a phone, never a development outbox, and
     // every webhook must be signed: missing settings stop the start instead of falling back.
+    // (With Kannel, SMS need no Twilio: a deployment may serve Moroccan SMS only.)
     for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_WEBHOOK_URL', 'TWILIO_SMS_FROM'] as const) {
       if (!raw[name]) problems.push(`${name}: required in production`);
     }
@@ -225,6 +245,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stateKeys,
     redisTopology,
     twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? derivedStatusUrl(raw.TWILIO_WEBHOOK_URL) : undefined),
+    kannelConfigured,
+    smsProvider: raw.SMS_PROVIDER ?? (kannelConfigured ? 'kannel' : raw.TWILIO_ACCOUNT_SID ? 'twilio' : 'outbox'),
     isProduction: raw.NODE_ENV === 'production',
     isDevelopment: raw.NODE_ENV === 'development',
     simulatorEnabled: raw.SIMULATOR_ENABLED ? raw.SIMULATOR_ENABLED === 'true' : raw.NODE_ENV !== 'production',
@@ -240,6 +262,29 @@ function derivedStatusUrl(messagesUrl: string): string | undefined {
   const path = queryAt === -1 ? messagesUrl : messagesUrl.slice(0, queryAt);
   if (!/\/messages\/?$/.test(path)) return undefined;
   return path.replace(/\/messages(\/?)$/, '/status$1') + (queryAt === -1 ? '' : messagesUrl.slice(queryAt));
+}
+
+/** Kannel's settings go together; in production its inbound route needs its token. */
+function kannelProblems(raw: RawConfig, problems: string[]): void {
+  if (raw.KANNEL_SENDSMS_URL) {
+    for (const name of ['KANNEL_USERNAME', 'KANNEL_PASSWORD', 'KANNEL_FROM', 'KANNEL_STATUS_URL'] as const) {
+      if (!raw[name]) problems.push(`${name}: required with KANNEL_SENDSMS_URL (the sendsms-user of kannel.conf, our short code, and where Kannel reports deliveries)`);
+    }
+    const url = parsedUrl(raw.KANNEL_SENDSMS_URL);
+    if (url && (url.username || url.password || url.search)) problems.push('KANNEL_SENDSMS_URL: the URL only (http://host:13013/cgi-bin/sendsms): credentials go in KANNEL_USERNAME and KANNEL_PASSWORD');
+  } else {
+    for (const name of ['KANNEL_USERNAME', 'KANNEL_PASSWORD', 'KANNEL_FROM', 'KANNEL_SMSC', 'KANNEL_STATUS_URL'] as const) {
+      if (raw[name]) problems.push(`KANNEL_SENDSMS_URL: required with ${name}`);
+    }
+  }
+  if (raw.NODE_ENV === 'production' && (raw.KANNEL_SENDSMS_URL || raw.SMS_PROVIDER === 'kannel') && !raw.KANNEL_INBOUND_TOKEN) {
+    problems.push('KANNEL_INBOUND_TOKEN: required in production with Kannel (anyone could otherwise write as any number)');
+  }
+  if (raw.NODE_ENV === 'production' && raw.KANNEL_INBOUND_TOKEN && !raw.KANNEL_SENDSMS_URL) {
+    problems.push('KANNEL_SENDSMS_URL: required in production with KANNEL_INBOUND_TOKEN (replies to Kannel go through its sendsms)');
+  }
+  if (raw.SMS_PROVIDER === 'kannel' && !raw.KANNEL_SENDSMS_URL) problems.push('KANNEL_SENDSMS_URL: required with SMS_PROVIDER=kannel');
+  if (raw.SMS_PROVIDER === 'twilio' && !raw.TWILIO_ACCOUNT_SID) problems.push('TWILIO_ACCOUNT_SID: required with SMS_PROVIDER=twilio');
 }
 
 function redisTopologyOf(raw: RawConfig, problems: string[]): RedisTopology | undefined {

@@ -27,14 +27,15 @@ function main(): void {
     );
     if (!config.MicrosoftAppId) log.warn({ event: 'botframework.local_only' }, 'no MicrosoftAppId: /api/messages serves loopback callers only');
     if (!config.TWILIO_AUTH_TOKEN) log.warn({ event: 'twilio.unsigned' }, 'no TWILIO_AUTH_TOKEN: unsigned Twilio webhooks are accepted (development only)');
-    log.info({ event: 'state.mode', mode: config.REDIS_URL ? 'redis' : 'memory' }, config.REDIS_URL ? 'state in Redis, shared by every instance' : 'state in memory (one instance)');
+    log.info({ event: 'state.mode', mode: config.redisTopology?.kind ?? 'memory' }, config.redisTopology ? 'state in Redis, shared by every instance' : 'state in memory (one instance)');
     if (config.isProduction && !config.METRICS_TOKEN) log.warn({ event: 'metrics.open' }, 'no METRICS_TOKEN: GET /metrics answers anyone who reaches it; restrict it at the ingress');
     if (config.simulatorEnabled) {
       const simulator = `http://localhost:${config.PORT}/simulator`;
       if (config.isProduction) log.warn({ event: 'simulator.enabled' }, `web simulator enabled in production: anyone reaching ${simulator} can write as any number`);
       else log.info({ event: 'simulator.enabled' }, `web simulator: ${simulator}`);
     }
-    if (!config.TWILIO_ACCOUNT_SID) log.info({ event: 'sms.dev_outbox' }, 'no TWILIO_ACCOUNT_SID: SMS go to the dev outbox, GET /dev/outbox');
+    if (config.smsProvider === 'outbox') log.info({ event: 'sms.dev_outbox' }, 'no SMS provider configured (Kannel or Twilio): SMS go to the dev outbox, GET /dev/outbox');
+    else log.info({ event: 'sms.provider', provider: config.smsProvider }, `OTP and password SMS through ${config.smsProvider}`);
     // The recognizer's first call takes seconds: pay it now, not on a worker's first date. /readyz waits for it.
     setImmediate(() => {
       warmUpDateRecognizer();

@@ -26,6 +26,14 @@ export function createServer(app: App): Server {
   server.post('/api/twilio/messages', rawBody, async (req: Request, res: Response) => app.twilioWebhook.messages(req, res));
   server.post('/api/twilio/status', rawBody, async (req: Request, res: Response) => app.twilioWebhook.status(req, res));
 
+  // Kannel's sms-service (get-url, or post-url) and its delivery reports: served where the
+  // inbound token is set, and outside production (unauthenticated, for local tries).
+  if (config.KANNEL_INBOUND_TOKEN || !config.isProduction) {
+    server.get('/api/kannel/messages', async (req: Request, res: Response) => app.kannelWebhook.messages(req, res));
+    server.post('/api/kannel/messages', rawBody, async (req: Request, res: Response) => app.kannelWebhook.messages(req, res));
+    server.get('/api/kannel/status', async (req: Request, res: Response) => app.kannelWebhook.status(req, res));
+  }
+
   // In production without an app id the Bot Framework endpoint would be unauthenticated: not served.
   if (config.MicrosoftAppId || !config.isProduction) {
     const botFramework = new BotFrameworkEndpoint({ config, log, metrics: app.metrics, runTurn: app.runTurn });
@@ -43,11 +51,17 @@ export function createServer(app: App): Server {
       res.send(503, { status: 'shutting down' });
       return;
     }
-    const [state, registry] = await Promise.all([app.isStateReady().catch(() => false), app.registry.isReady().catch(() => false)]);
+    const [state, registry, kannel] = await Promise.all([
+      app.isStateReady().catch(() => false),
+      app.registry.isReady().catch(() => false),
+      app.isKannelReady?.().catch(() => false),
+    ]);
     const checks = {
       state,
       registry,
       dateRecognizer: isDateRecognizerWarm(),
+      // With Kannel: whether outbound SMS (replies, OTP, password) can be handed to its sendsms.
+      ...(kannel === undefined ? {} : { kannelSendsms: kannel }),
     };
     const ready = Object.values(checks).every(Boolean);
     res.send(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });

@@ -83,12 +83,23 @@ export const REGISTRY_ERROR_KINDS = [
 ] as const;
 export type RegistryErrorKindLabel = (typeof REGISTRY_ERROR_KINDS)[number];
 
-export const WEBHOOK_ROUTES = ['twilio_messages', 'twilio_status', 'botframework'] as const;
+export const WEBHOOK_ROUTES = ['twilio_messages', 'twilio_status', 'botframework', 'kannel_messages', 'kannel_status'] as const;
 export type WebhookRouteLabel = (typeof WEBHOOK_ROUTES)[number];
 
 /** Why a webhook was refused before any turn ran. */
-export const REJECTION_REASONS = ['no-signature', 'bad-signature', 'malformed', 'caller-not-loopback', 'service-url-not-loopback', 'other'] as const;
+export const REJECTION_REASONS = ['no-signature', 'bad-signature', 'malformed', 'caller-not-loopback', 'service-url-not-loopback', 'no-token', 'bad-token', 'other'] as const;
 export type RejectionLabel = (typeof REJECTION_REASONS)[number];
+
+/** Who carries an SMS: Twilio, an operator's SMSC through Kannel, or the development outbox. */
+export const SMS_PROVIDERS = ['twilio', 'kannel', 'outbox'] as const;
+export type SmsProviderLabel = (typeof SMS_PROVIDERS)[number];
+
+/**
+ * What an SMS gateway's send interface answered: taken (`accepted`, or `queued` until a link to
+ * the SMSC is up), `refused` (4xx: never passes), `unavailable` (5xx: later), `unreachable`.
+ */
+export const SMS_GATEWAY_RESULTS = ['accepted', 'queued', 'refused', 'unavailable', 'unreachable'] as const;
+export type SmsGatewayResultLabel = (typeof SMS_GATEWAY_RESULTS)[number];
 
 /** What a label value is replaced with when it is not in its set. */
 export const UNKNOWN_LABEL = 'other';

@@ -12,6 +12,8 @@ import {
   REGISTRY_RESULTS,
   REJECTION_REASONS,
   SMS_ENCODINGS,
+  SMS_GATEWAY_RESULTS,
+  SMS_PROVIDERS,
   SMS_PURPOSES,
   WEBHOOK_ROUTES,
   type OtpCheckLabel,
@@ -19,6 +21,8 @@ import {
   type RegistryOperationLabel,
   type RegistryResultLabel,
   type RejectionLabel,
+  type SmsGatewayResultLabel,
+  type SmsProviderLabel,
   type SmsPurposeLabel,
   type WebhookRouteLabel,
 } from './labels';
@@ -49,6 +53,8 @@ export class Metrics {
   private readonly registrySeconds: ClosedHistogram<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_RESULTS }>;
   private readonly registryErrors: ClosedCounter<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_FAILURES; kind: typeof REGISTRY_ERROR_KINDS }>;
   private readonly rejections: ClosedCounter<{ route: typeof WEBHOOK_ROUTES; reason: typeof REJECTION_REASONS }>;
+  private readonly gatewayReceived: ClosedCounter<{ provider: typeof SMS_PROVIDERS }>;
+  private readonly gatewaySends: ClosedCounter<{ provider: typeof SMS_PROVIDERS; result: typeof SMS_GATEWAY_RESULTS }>;
 
   constructor(options: FunnelOptions) {
     const register = this.register;
@@ -79,6 +85,22 @@ export class Metrics {
       route: WEBHOOK_ROUTES,
       reason: REJECTION_REASONS,
     });
+    this.gatewayReceived = new ClosedCounter(register, 'tasjil_sms_gateway_received_total', 'SMS from workers accepted from an SMS gateway, by provider', { provider: SMS_PROVIDERS });
+    this.gatewaySends = new ClosedCounter(register, 'tasjil_sms_gateway_sends_total', "Requests to an SMS gateway's send interface, by provider and answer (each retry counts)", {
+      provider: SMS_PROVIDERS,
+      result: SMS_GATEWAY_RESULTS,
+    });
+  }
+
+  /** One worker's SMS taken from a gateway (before dedupe: a gateway's retry counts again). */
+  smsGatewayReceived(provider: SmsProviderLabel): void {
+    this.gatewayReceived.inc({ provider });
+  }
+
+  /** One request to a gateway's send interface and what it answered. */
+  smsGatewaySend(provider: SmsProviderLabel, result: SmsGatewayResultLabel): void {
+    if (isSimulatedTraffic()) return;
+    this.gatewaySends.inc({ provider, result });
   }
 
   otpSend(result: OtpSendLabel): void {

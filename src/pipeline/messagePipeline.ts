@@ -85,6 +85,12 @@ export interface MessagePipelineDeps {
   inFlight?: InFlightWork;
 }
 
+export interface ReceiveOptions {
+  inlineTemplates: boolean;
+  /** Past it, "checking…" is answered and the replies follow through the messenger (default: the pipeline's). */
+  replyBudgetMs?: number;
+}
+
 /**
  * The answer to one message, for the transport to deliver in its response (or, without a
  * synchronous response, through the messenger). Empty: nothing to say (a retry, an opted-out sender).
@@ -99,8 +105,9 @@ export class MessagePipeline {
    * within the reply budget. Never throws: a failure is answered with the localized apology.
    * `inlineTemplates`: false when the transport's response cannot carry a content template
    * (TwiML): then a turn with buttons is answered empty and goes through the messenger, in order.
+   * `replyBudgetMs`: this transport's own budget (Kannel waits minutes, Twilio 15 s).
    */
-  async receive(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: { inlineTemplates: boolean }): Promise<void> {
+  async receive(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: ReceiveOptions): Promise<void> {
     let answered = false;
     const once = (messages: ChatAnswer) => {
       if (answered) return;
@@ -139,7 +146,7 @@ export class MessagePipeline {
     await this.track('turns', this.deps.queue.run(`${channel}:${contact}`, () => this.deps.eraseConversation(channel, contact)));
   }
 
-  private async handle(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: { inlineTemplates: boolean }): Promise<void> {
+  private async handle(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: ReceiveOptions): Promise<void> {
     const { channel, contact } = message;
     const word = foldForMatching(message.text);
     const stop = matches(word, 'answers.optOut');
@@ -162,7 +169,7 @@ export class MessagePipeline {
       }
       if (!matches(word, 'answers.optIn')) return answer([]);
       await this.deps.optOuts.optIn(contact);
-    } else if (stop) return this.optOut(answer, channel, contact);
+    } else if (stop) return this.optOut(answer, channel, contact, options.replyBudgetMs ?? this.deps.replyBudgetMs);
     if (arrival.optedOut) {
       this.deps.log.info({ event: 'chat.opt_in', channel, reason: arrival.optedBackIn ? 'wrote-again' : 'keyword' }, 'contact opted back in');
       // On WhatsApp the welcome then says how to stop again (SMS users just typed START: they know).
@@ -171,13 +178,14 @@ export class MessagePipeline {
     return this.converse(message, answer, options);
   }
 
-  private async converse(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: { inlineTemplates: boolean }): Promise<void> {
+  private async converse(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: ReceiveOptions): Promise<void> {
     const { channel, contact, ourAddress } = message;
+    const budgetMs = options.replyBudgetMs ?? this.deps.replyBudgetMs;
     const turn = this.track(
       'turns',
       this.deps.queue.run(`${channel}:${contact}`, () => this.deps.adapter.runWebhookTurn(message.activity, this.deps.presentations[channel], this.deps.onTurn)),
     );
-    const inTime = await withinBudget(turn, this.deps.replyBudgetMs);
+    const inTime = await withinBudget(turn, budgetMs);
     if (inTime.done) {
       const rendered = await this.render(channel, contact, inTime.value);
       if (!options.inlineTemplates && rendered.some((m) => m.contentSid)) {
@@ -188,7 +196,7 @@ export class MessagePipeline {
     }
     const locale = await this.deps.localeOf(channel, contact);
     answer(this.renderText(channel, t(locale, 'common.checking'), locale));
-    this.deps.log.warn({ event: 'chat.reply_late', channel, budgetMs: this.deps.replyBudgetMs }, 'turn over budget: replying by message');
+    this.deps.log.warn({ event: 'chat.reply_late', channel, budgetMs }, 'turn over budget: replying by message');
     // Tracked until sent: a restart waits for it, the user was promised this answer.
     void this.track(
       'lateReplies',
@@ -206,13 +214,13 @@ export class MessagePipeline {
     );
   }
 
-  private async optOut(answer: (messages: ChatAnswer) => void, channel: ChatChannel, contact: string): Promise<void> {
+  private async optOut(answer: (messages: ChatAnswer) => void, channel: ChatChannel, contact: string, budgetMs: number): Promise<void> {
     const locale = await this.deps.localeOf(channel, contact);
     // Out first: from now on nothing is sent to the number, not even a late reply already on its way.
     await this.deps.optOuts.optOut(contact);
     // The number is out on both channels: its data goes on both too, as on error 21610. A turn
     // still running (a slow registry) goes first; past the reply budget the erase goes on alone.
-    const erased = await withinBudget(this.eraseEverywhere(contact), this.deps.replyBudgetMs);
+    const erased = await withinBudget(this.eraseEverywhere(contact), budgetMs);
     if (!erased.done) this.deps.log.warn({ event: 'chat.opt_out.erase_late', channel }, 'erase waits for a running turn: confirmed before it ends');
     this.deps.log.info({ event: 'chat.opt_out', channel, reason: 'keyword' }, 'contact opted out');
     // One last message confirms it; nothing more is sent until the contact writes START.
