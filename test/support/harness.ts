@@ -14,6 +14,7 @@ import {
   type ActivationOptions,
   type ActivationRequest,
   type IdentityQuery,
+  type PasswordResetRequest,
   type Registry,
 } from '../../src/services/types';
 import { DEFAULT_PEOPLE_FILE } from '../../src/config';
@@ -27,6 +28,9 @@ export class SwitchableRegistry implements Registry {
   accountMadeElsewhere = false;
   lookUps = 0;
   activations = 0;
+  /** Calls of a forgotten password: the account phone's look-ups, then the resets. */
+  accountPhoneLookUps = 0;
+  passwordResets = 0;
   constructor(private readonly inner: Registry) {}
   async lookUp(query: IdentityQuery) {
     this.lookUps += 1;
@@ -46,6 +50,16 @@ export class SwitchableRegistry implements Registry {
       throw new RegistryUnavailableError('answer lost');
     }
     return result;
+  }
+  async lookUpAccountPhone(query: IdentityQuery) {
+    this.accountPhoneLookUps += 1;
+    if (this.down) throw new RegistryUnavailableError();
+    return this.inner.lookUpAccountPhone(query);
+  }
+  async resetPassword(request: PasswordResetRequest, options?: ActivationOptions) {
+    this.passwordResets += 1;
+    if (this.down) throw new RegistryUnavailableError();
+    return this.inner.resetPassword(request, options);
   }
   async isReady() {
     return !this.down;

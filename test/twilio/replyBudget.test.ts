@@ -1,5 +1,5 @@
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
-import type { ActivationOptions, ActivationRequest, IdentityQuery, Registry } from '../../src/services/types';
+import type { ActivationOptions, ActivationRequest, IdentityQuery, PasswordResetRequest, Registry } from '../../src/services/types';
 import { FakeTwilio } from '../support/fakeTwilio';
 import { OUR_WHATSAPP, STATUS_URL, eventually, sampleRegistry, startTwilioServer, type Sender, type TwilioTestServer } from '../support/twilioServer';
 import { ManualClock } from '../../src/clock';
@@ -36,6 +36,14 @@ class HeldRegistry implements Registry {
 
   activateAccount(request: ActivationRequest, options?: ActivationOptions) {
     return this.inner.activateAccount(request, options);
+  }
+
+  lookUpAccountPhone(query: IdentityQuery) {
+    return this.inner.lookUpAccountPhone(query);
+  }
+
+  resetPassword(request: PasswordResetRequest, options?: ActivationOptions) {
+    return this.inner.resetPassword(request, options);
   }
 
   isReady() {
