@@ -1,11 +1,12 @@
 import { Dialog, DialogTurnStatus, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
 import { hasKey } from '../src/i18n';
 import type { GlobalCommand } from '../src/nlu/commands';
-import { FORM_FIELDS, forgetPersonalData, markErased, sessionOf, type FormField } from '../src/bot/session';
+import { FORM_FIELDS, fieldsToAsk, forgetPersonalData, markErased, sessionOf, type FormField } from '../src/bot/session';
 import type { Locale } from '../src/services/types';
 import { conversationKey, type DialogDeps } from './deps';
 import { IDENTITY_DIALOG, clearField, previousField } from './identityDialog';
 import { NOT_REGISTERED_DIALOG, notRegisteredBackTarget, type NotRegisteredOptions } from './notRegisteredDialog';
+import { requestPasswordReset } from './passwordResetDialog';
 import { QuestionPrompt } from './questionPrompt';
 import { say } from './say';
 
@@ -57,6 +58,8 @@ export async function handleGlobalCommand(
       await innerDc.cancelAllDialogs();
       await say(innerDc.context, 'commands.erased');
       return { status: DialogTurnStatus.cancelled };
+    case 'forgotPassword':
+      return requestPasswordReset(innerDc);
   }
 }
 
@@ -69,7 +72,8 @@ async function goBack(innerDc: DialogContext, questionId: string | undefined): P
     return innerDc.replaceDialog(NOT_REGISTERED_DIALOG, { backToCategories: true } satisfies NotRegisteredOptions);
   }
   const current = questionId as FormField | 'summary' | undefined;
-  const target = current === 'summary' ? FORM_FIELDS[FORM_FIELDS.length - 1] : current && FORM_FIELDS.includes(current) ? previousField(current) : undefined;
+  const asked = fieldsToAsk(sessionOf(innerDc.context));
+  const target = current === 'summary' ? asked[asked.length - 1] : current && FORM_FIELDS.includes(current) ? previousField(current) : undefined;
   if (!target || innerDc.activeDialog?.id !== IDENTITY_DIALOG) {
     await say(innerDc.context, target === undefined && current === FORM_FIELDS[0] ? 'commands.backAtStart' : 'commands.backUnavailable');
     await innerDc.repromptDialog();
