@@ -31,6 +31,8 @@ export class SwitchableRegistry implements Registry {
   /** Calls of a forgotten password: the account phone's look-ups, then the resets. */
   accountPhoneLookUps = 0;
   passwordResets = 0;
+  /** The idempotency key of each reset call, in order. */
+  resetKeys: (string | undefined)[] = [];
   constructor(private readonly inner: Registry) {}
   async lookUp(query: IdentityQuery) {
     this.lookUps += 1;
@@ -58,6 +60,7 @@ export class SwitchableRegistry implements Registry {
   }
   async resetPassword(request: PasswordResetRequest, options?: ActivationOptions) {
     this.passwordResets += 1;
+    this.resetKeys.push(options?.idempotencyKey);
     if (this.down) throw new RegistryUnavailableError();
     return this.inner.resetPassword(request, options);
   }
