@@ -75,8 +75,9 @@ export class RegistrationDialog extends ComponentDialog {
     const name = (step.context.activity.channelData as { greetingName?: string } | undefined)?.greetingName;
     if (name && !session.welcomed) await say(step.context, 'welcome.named', { name });
     await say(step.context, resuming ? 'welcome.resume' : session.welcomed ? 'welcome.again' : 'welcome.first');
-    // "Mot de passe oublié" as the first message: the identity check comes first, and says so.
-    if (session.intent === 'passwordReset') await say(step.context, 'passwordReset.started');
+    // "Mot de passe oublié" as the first message: the identity check comes first, and says so
+    // (not when resuming a reset whose identity was already checked).
+    if (session.intent === 'passwordReset' && !session.lookup) await say(step.context, 'passwordReset.started');
     session.welcomed = true;
     return step.next();
   }
