@@ -1,11 +1,12 @@
 import { Dialog, DialogTurnStatus, type DialogContext, type DialogTurnResult } from 'botbuilder-dialogs';
 import { hasKey } from '../src/i18n';
 import type { GlobalCommand } from '../src/nlu/commands';
-import { FORM_FIELDS, forgetPersonalData, markErased, sessionOf, type FormField } from '../src/bot/session';
+import { FORM_FIELDS, fieldsToAsk, forgetPersonalData, markErased, sessionOf, type FormField } from '../src/bot/session';
 import type { Locale } from '../src/services/types';
 import { conversationKey, type DialogDeps } from './deps';
 import { IDENTITY_DIALOG, clearField, previousField } from './identityDialog';
 import { NOT_REGISTERED_DIALOG, notRegisteredBackTarget, type NotRegisteredOptions } from './notRegisteredDialog';
+import { requestPasswordReset } from './passwordResetDialog';
 import { QuestionPrompt } from './questionPrompt';
 import { PagedChoicePrompt } from './pagedChoicePrompt';
 import { OTP_PROMPT } from './otpPrompt';
@@ -62,6 +63,8 @@ export async function handleGlobalCommand(
       await innerDc.cancelAllDialogs();
       await say(innerDc.context, 'commands.erased');
       return { status: DialogTurnStatus.cancelled };
+    case 'forgotPassword':
+      return requestPasswordReset(innerDc);
   }
 }
 
@@ -84,7 +87,8 @@ async function goBack(innerDc: DialogContext, questionId: string | undefined, re
   }
   if (target === 'previousPage' || AFTER_THE_LOOKUP.includes(questionId ?? '')) return backToSummary(innerDc, restartDialogId);
   const current = questionId as FormField | 'summary' | undefined;
-  const field = current === 'summary' ? FORM_FIELDS[FORM_FIELDS.length - 1] : current && FORM_FIELDS.includes(current) ? previousField(current) : undefined;
+  const asked = fieldsToAsk(sessionOf(innerDc.context));
+  const field = current === 'summary' ? asked[asked.length - 1] : current && FORM_FIELDS.includes(current) ? previousField(current) : undefined;
   if (!field || innerDc.activeDialog?.id !== IDENTITY_DIALOG) {
     await say(innerDc.context, field === undefined && current === FORM_FIELDS[0] ? 'commands.backAtStart' : 'commands.backUnavailable');
     await innerDc.repromptDialog();

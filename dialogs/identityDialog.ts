@@ -9,7 +9,7 @@ import { t } from '../src/i18n';
 import { formatDateForLocale } from '../src/nlu/dates';
 import type { ReferenceData } from '../src/data/load';
 import type { ConversationMetrics } from '../src/metrics/funnel';
-import { FORM_FIELDS, sessionOf, type FormAnswers, type FormField } from '../src/bot/session';
+import { FORM_FIELDS, fieldsToAsk, sessionOf, type FormAnswers, type FormField } from '../src/bot/session';
 import type { Answer, QuestionContext } from './question';
 import { QuestionPrompt } from './questionPrompt';
 import {
@@ -115,6 +115,8 @@ export class IdentityDialog extends ComponentDialog {
     const answer = step.result as Answer<SummaryDecision>;
     if (answer.gaveUp || !answer.value) return step.endDialog({ gaveUp: true } satisfies IdentityResult);
     if ('confirmed' in answer.value) return step.endDialog({ confirmed: true } satisfies IdentityResult);
+    // A line the summary did not show (a forgotten password shows the identity only): the summary again.
+    if (!fieldsToAsk(sessionOf(step.context)).includes(answer.value.change)) return step.replaceDialog(IDENTITY_WATERFALL);
     clearField(sessionOf(step.context).form, answer.value.change);
     return step.replaceDialog(IDENTITY_WATERFALL);
   }
@@ -126,7 +128,8 @@ export class IdentityDialog extends ComponentDialog {
   }
 
   private async askUnlessAnswered(step: WaterfallStepContext, field: FormField): Promise<DialogTurnResult> {
-    if (sessionOf(step.context).form[field] !== undefined) return step.next();
+    const session = sessionOf(step.context);
+    if (session.form[field] !== undefined || !fieldsToAsk(session).includes(field)) return step.next();
     return step.beginDialog(field);
   }
 
@@ -155,7 +158,9 @@ export class IdentityDialog extends ComponentDialog {
       operator: operator ? operator[ctx.locale] : '',
       email: form.email ? form.email : t(ctx.locale, 'prompts.summary.noEmail'),
     };
-    return FORM_FIELDS.map((field, i) => `${i + 1}. ${t(ctx.locale, `prompts.summary.fields.${field}`)} : ${values[field]}`).join('\n');
+    return fieldsToAsk(ctx.session)
+      .map((field, i) => `${i + 1}. ${t(ctx.locale, `prompts.summary.fields.${field}`)} : ${values[field]}`)
+      .join('\n');
   }
 }
 

@@ -17,6 +17,7 @@ import { handleGlobalCommand } from './globalCommands';
 import { IDENTITY_DIALOG, IdentityDialog, type IdentityResult } from './identityDialog';
 import { LOOKUP_DIALOG, LookupDialog } from './lookupDialog';
 import { NOT_REGISTERED_DIALOG, NotRegisteredDialog } from './notRegisteredDialog';
+import { PASSWORD_RESET_DIALOG, PasswordResetDialog, type PasswordResetOutcome } from './passwordResetDialog';
 import type { QuestionContext } from './question';
 import { resumeWithThisMessage } from './questionPrompt';
 import { localize, say } from './say';
@@ -40,6 +41,7 @@ export class RegistrationDialog extends ComponentDialog {
     this.addDialog(new LookupDialog(deps, contextFor));
     this.addDialog(new AccountActivationDialog(deps, contextFor));
     this.addDialog(new NotRegisteredDialog(deps, contextFor));
+    this.addDialog(new PasswordResetDialog(deps, contextFor));
     this.addDialog(
       new WaterfallDialog(REGISTRATION_WATERFALL, [
         this.welcomeStep.bind(this),
@@ -78,6 +80,9 @@ export class RegistrationDialog extends ComponentDialog {
     }
     // Back after STOP by simply writing (chat/pipeline): they must know the way out is still there.
     if (hints?.optedBackIn) await say(step.context, 'welcome.stopAgain');
+    // "Mot de passe oublié" as the first message: the identity check comes first, and says so
+    // (not when resuming a reset whose identity was already checked).
+    if (session.intent === 'passwordReset' && !session.lookup) await say(step.context, 'passwordReset.started');
     session.welcomed = true;
     return step.next();
   }
@@ -105,8 +110,10 @@ export class RegistrationDialog extends ComponentDialog {
       case 'registered':
         if (result.hasAccount) {
           await say(step.context, 'outcomes.A', { registrationNumber: result.registrationNumber });
-          return step.next({ done: true });
+          // A forgotten password: offered here, or asked for earlier ("mot de passe oublié").
+          return step.beginDialog(PASSWORD_RESET_DIALOG);
         }
+        if (session.intent === 'passwordReset' && session.form.phone === undefined) return this.completeFormForAccount(step);
         return step.beginDialog(ACCOUNT_ACTIVATION_DIALOG);
       case 'notRegistered':
         return step.beginDialog(NOT_REGISTERED_DIALOG);
@@ -123,12 +130,25 @@ export class RegistrationDialog extends ComponentDialog {
     }
   }
 
+  /**
+   * Asked for a new password, but the worker has no account yet: outcome B creates one, and needs
+   * the rest of the form (the phone that will get the code and the password). Those questions,
+   * the full summary, then the look-up again, for the form as confirmed.
+   */
+  private async completeFormForAccount(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const session = sessionOf(step.context);
+    session.intent = undefined;
+    session.lookup = undefined;
+    await say(step.context, 'passwordReset.noAccountYet');
+    return step.replaceDialog(REGISTRATION_WATERFALL, { correcting: true } satisfies RegistrationOptions);
+  }
+
   /** After an outcome: personal answers are forgotten; the language stays. */
   private async closeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
-    const outcome = step.result as ActivationOutcome | { done: true } | undefined;
+    const outcome = step.result as ActivationOutcome | PasswordResetOutcome | { done: true } | undefined;
     if (outcome && 'gaveUp' in outcome) return step.endDialog();
     const session = sessionOf(step.context);
-    this.deps.metrics.ended(session, outcomeOf(session.lookup));
+    this.deps.metrics.ended(session, resetOutcomeOf(outcome) ?? outcomeOf(session.lookup));
     forgetPersonalData(session);
     await this.deps.otp.forget(conversationKey(step.context));
     await say(step.context, 'common.goodbye');
@@ -156,6 +176,13 @@ export class RegistrationDialog extends ComponentDialog {
   }
 }
 
+/** How a forgotten password ended, when one was asked for; declined, it is outcome A. */
+function resetOutcomeOf(outcome: object | undefined): DeliveredOutcome | undefined {
+  if (outcome && 'reset' in outcome) return 'password_reset';
+  if (outcome && 'agency' in outcome) return 'password_reset_agency';
+  return undefined;
+}
+
 /** The guide's outcome the close step follows: the look-up's answer tells which. */
 function outcomeOf(lookup: LookupResult | undefined): DeliveredOutcome {
   switch (lookup?.kind) {
@@ -177,6 +204,6 @@ interface ChatHints {
 }
 
 export interface RegistrationOptions {
-  /** Back from a mismatch, or "back" to the summary after the look-up: no welcome again. */
+  /** Back from a mismatch, "back" to the summary after the look-up, or completing the form for an account: no welcome again. */
   correcting?: boolean;
 }

@@ -22,6 +22,8 @@ const Q = {
   email: 'Votre e-mail (facultatif)',
   summary: 'Vérifiez vos réponses',
   registrationNumber: "Votre numéro d'immatriculation : 111222333",
+  /** Outcome A offers a new password (docs/forgotten-password.md); the virtual user declines. */
+  passwordOffer: 'Mot de passe oublié ?',
   notListed: "Vous n'êtes pas sur la liste",
   activity: 'Quelle est votre activité ?',
   taxi: 'Chauffeurs de taxi',
@@ -64,7 +66,7 @@ export function registration(channel: Channel, outcome: Outcome, identity: Ident
   ];
   if (untilSummary) return steps;
   if (outcome === 'A') {
-    steps.push({ say: 'oui', expect: [Q.registrationNumber, Q.done] });
+    steps.push({ say: 'oui', expect: [Q.registrationNumber, Q.passwordOffer] }, { say: 'non', expect: [Q.done] });
   } else {
     steps.push(
       { say: 'oui', expect: [Q.notListed, Q.activity] },

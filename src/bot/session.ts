@@ -14,6 +14,18 @@ export const FORM_FIELDS = [
 ] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 
+/**
+ * What a forgotten password asks: the identity the registry checks, nothing more. No phone: the
+ * code and the new password go only to the phone the account was created with, never to one typed
+ * in the chat; the operator and e-mail serve no purpose there.
+ */
+export const IDENTITY_FIELDS = ['documentType', 'documentNumber', 'expiryDate', 'birthDate'] as const satisfies readonly FormField[];
+
+/** The fields this conversation asks, in order: the whole form, or only the identity for a forgotten password. */
+export function fieldsToAsk(session: Pick<Session, 'intent'>): readonly FormField[] {
+  return session.intent === 'passwordReset' ? IDENTITY_FIELDS : FORM_FIELDS;
+}
+
 export interface FormAnswers {
   documentType?: IdTypeCode;
   documentNumber?: string;
@@ -40,6 +52,13 @@ export interface Session {
   lookup?: LookupResult;
   /** Which steps this conversation reached, for the metrics funnel (step names only). */
   funnel?: FunnelProgress;
+  /** The worker asked for a new password ("mot de passe oublié"), or said yes to it at outcome A. */
+  intent?: 'passwordReset';
+  /**
+   * A forgotten password under way: the phone the account was created with, as the registry gave
+   * it (E.164). Personal data: encrypted at rest with the state, forgotten at the outcome.
+   */
+  passwordReset?: { accountPhone: string };
 }
 
 export function newSession(locale: Locale): Session {
@@ -73,4 +92,6 @@ export function isErased(context: TurnContext): boolean {
 export function forgetPersonalData(session: Session): void {
   session.form = {};
   session.lookup = undefined;
+  session.intent = undefined;
+  session.passwordReset = undefined;
 }

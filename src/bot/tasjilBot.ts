@@ -110,6 +110,8 @@ export class TasjilBot {
     }
     // After a way-out the answers are still here: "recommencer" means a blank form, not a resume.
     if (command?.command === 'restart') forgetPersonalData(session);
+    // "Mot de passe oublié" as the first message: the identity check, then a new password.
+    if (command?.command === 'forgotPassword') session.intent = 'passwordReset';
     await dc.beginDialog(REGISTRATION_DIALOG);
     // "aide" or "retour" as the first message: once a question is asked, the command applies to it.
     if (command?.command === 'help' || command?.command === 'back') await dc.continueDialog();

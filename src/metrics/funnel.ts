@@ -35,7 +35,7 @@ export interface FunnelHolder {
 }
 
 /** The outcomes a dialog delivers; "abandoned" and "registry_unavailable" are noticed by the seam. */
-export type DeliveredOutcome = Extract<OutcomeLabel, 'A' | 'B' | 'C' | 'D' | 'mismatch'>;
+export type DeliveredOutcome = Extract<OutcomeLabel, 'A' | 'B' | 'C' | 'D' | 'mismatch' | 'password_reset' | 'password_reset_agency'>;
 
 /**
  * What the bot and the dialogs may record. Dialogs name steps and outcomes; they never see

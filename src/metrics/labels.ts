@@ -17,7 +17,9 @@ export type LocaleLabel = (typeof LOCALES)[number];
 /**
  * Steps of the funnel, in conversation order: the welcome, the portal's form and its summary, the
  * registry look-up (the summary was confirmed) and its "reply 1 to try again", then the questions
- * of outcomes B (the code) and C (category, city). Step ids are the dialogs' own ids.
+ * of outcomes B (the code) and C (category, city), then a forgotten password's (the offer at
+ * outcome A, the code sent to the account's phone, its "reply 1 to try again"). Step ids are the
+ * dialogs' own ids.
  */
 export const STEPS = [
   'welcome',
@@ -29,6 +31,9 @@ export const STEPS = [
   'activationRetry',
   'category',
   'city',
+  'passwordResetOffer',
+  'passwordReset',
+  'passwordResetRetry',
   'other',
 ] as const;
 export type StepLabel = (typeof STEPS)[number];
@@ -37,9 +42,12 @@ export type StepLabel = (typeof STEPS)[number];
  * How a conversation ended. A–D are the guide's outcomes; "mismatch": stopped after too many
  * identity mismatches for one document; "abandoned": silent past CONVERSATION_TTL_SECONDS, erased,
  * opted out or restarted before any outcome; "registry_unavailable": the same, while the last
- * registry call had failed (the user was left with "reply 1 to try again").
+ * registry call had failed (the user was left with "reply 1 to try again"). A forgotten password
+ * ends as "password_reset" (a new one sent by SMS to the account's phone) or "password_reset_agency"
+ * (no phone known for the account, or not the worker's any more: sent to an agency); declined at
+ * outcome A, it stays "A".
  */
-export const OUTCOMES = ['A', 'B', 'C', 'D', 'mismatch', 'abandoned', 'registry_unavailable'] as const;
+export const OUTCOMES = ['A', 'B', 'C', 'D', 'mismatch', 'abandoned', 'registry_unavailable', 'password_reset', 'password_reset_agency'] as const;
 export type OutcomeLabel = (typeof OUTCOMES)[number];
 
 /** What the registry said did not match (never the value). */
@@ -59,7 +67,8 @@ export type SmsPurposeLabel = (typeof SMS_PURPOSES)[number];
 export const SMS_ENCODINGS = ['GSM-7', 'UCS-2'] as const;
 export type SmsEncodingLabel = (typeof SMS_ENCODINGS)[number];
 
-export const REGISTRY_OPERATIONS = ['lookup', 'activate'] as const;
+/** The look-up, the activation (outcome B), and a forgotten password's two calls: the account's phone, then the reset. */
+export const REGISTRY_OPERATIONS = ['lookup', 'activate', 'account_phone', 'password_reset'] as const;
 export type RegistryOperationLabel = (typeof REGISTRY_OPERATIONS)[number];
 
 /** "unavailable": the registry said it cannot answer now (RegistryUnavailableError); "error": anything else. */

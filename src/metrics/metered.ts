@@ -9,10 +9,13 @@ import {
   type Locale,
   type LookupResult,
   type OutboundSms,
+  type PasswordResetQuery,
+  type PasswordResetRequest,
+  type PasswordResetResult,
   type Registry,
   type SmsSender,
 } from '../services/types';
-import { ActivationRefusedError } from '../services/registry/rules';
+import { ActivationRefusedError, PasswordResetRefusedError } from '../services/registry/rules';
 import type { OtpCheckLabel, OtpSendLabel, RegistryOperationLabel } from './labels';
 import type { Metrics } from './metrics';
 
@@ -36,6 +39,14 @@ export class MeteredRegistry implements Registry {
     return this.timed('activate', () => this.inner.activateAccount(request, options));
   }
 
+  lookUpAccountPhone(query: PasswordResetQuery): Promise<{ phone: string }> {
+    return this.timed('account_phone', () => this.inner.lookUpAccountPhone(query));
+  }
+
+  resetPassword(request: PasswordResetRequest, options?: ActivationOptions): Promise<PasswordResetResult> {
+    return this.timed('password_reset', () => this.inner.resetPassword(request, options));
+  }
+
   /** Readiness probes are not registry traffic: not measured. */
   isReady(): Promise<boolean> {
     return this.inner.isReady();
@@ -50,8 +61,8 @@ export class MeteredRegistry implements Registry {
       this.metrics.registryCall(operation, 'ok', seconds());
       return result;
     } catch (error) {
-      // A refused activation is the registry's answer (the account exists), not a failure.
-      if (error instanceof ActivationRefusedError) {
+      // A refused activation or reset is the registry's answer (the account exists, no phone known), not a failure.
+      if (error instanceof ActivationRefusedError || error instanceof PasswordResetRefusedError) {
         this.metrics.registryCall(operation, 'ok', seconds());
         throw error;
       }

@@ -16,8 +16,15 @@ import {
   REQUEST_ID_HEADER,
   REQUEST_ID_PATTERN,
   type OperationId,
+  type ProblemCode,
 } from '../services/registry/contract';
-import { ActivationRefusedError, IdempotencyKeyReusedError, type ActivationRefusal } from '../services/registry/rules';
+import {
+  ActivationRefusedError,
+  IdempotencyKeyReusedError,
+  PasswordResetRefusedError,
+  type ActivationRefusal,
+  type PasswordResetRefusal,
+} from '../services/registry/rules';
 import type { Registry } from '../services/types';
 import { ProblemError } from './problems';
 import { categoryView, cityView, nearbyOfficeView, nonSubjectReasonView } from './views';
@@ -52,8 +59,33 @@ const REFUSAL_PROBLEMS: Record<ActivationRefusal, 'unknown-person' | 'not-subjec
   alreadyHasAccount: 'already-has-account',
 };
 
-/** Answers that carry personal data are never cached by anything in between. */
-const NO_STORE: ReadonlySet<OperationId> = new Set(['lookUpPerson', 'activateAccount']);
+const RESET_REFUSAL_PROBLEMS: Record<PasswordResetRefusal, ProblemCode> = {
+  unknownPerson: 'unknown-person',
+  identityMismatch: 'identity-mismatch',
+  notSubject: 'not-subject',
+  noAccount: 'no-account',
+  noAccountPhone: 'no-account-phone',
+  accountPhoneChanged: 'account-phone-changed',
+};
+
+/** Answers that carry personal data (or a password) are never cached by anything in between. */
+const NO_STORE: ReadonlySet<OperationId> = new Set(['lookUpPerson', 'activateAccount', 'lookUpAccountPhone', 'resetPassword']);
+
+/** The Idempotency-Key header, when given, in the contract's shape. */
+function idempotencyKeyOf(headers: IncomingMessage['headers']): string | undefined {
+  const given = headers[IDEMPOTENCY_KEY_HEADER];
+  if (given !== undefined && (typeof given !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(given))) {
+    throw new ProblemError('invalid-request', { fields: ['Idempotency-Key'] });
+  }
+  return given;
+}
+
+/** A refused reset as its problem; anything else as it was. */
+function resetProblem(error: unknown): unknown {
+  if (error instanceof PasswordResetRefusedError) return new ProblemError(RESET_REFUSAL_PROBLEMS[error.reason]);
+  if (error instanceof IdempotencyKeyReusedError) return new ProblemError('idempotency-key-reused');
+  return error;
+}
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -125,16 +157,30 @@ export function createRegistryServer(options: RegistryServerOptions): Server {
     lookUpPerson: async ({ body }) => registry.lookUp(parseWith(OPERATIONS.lookUpPerson.request, body)),
 
     activateAccount: async ({ body, headers }) => {
-      const given = headers[IDEMPOTENCY_KEY_HEADER];
-      if (given !== undefined && (typeof given !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(given))) {
-        throw new ProblemError('invalid-request', { fields: ['Idempotency-Key'] });
-      }
+      const given = idempotencyKeyOf(headers);
       try {
         return await registry.activateAccount(parseWith(OPERATIONS.activateAccount.request, body), { idempotencyKey: given });
       } catch (error) {
         if (error instanceof ActivationRefusedError) throw new ProblemError(REFUSAL_PROBLEMS[error.reason]);
         if (error instanceof IdempotencyKeyReusedError) throw new ProblemError('idempotency-key-reused');
         throw error;
+      }
+    },
+
+    lookUpAccountPhone: async ({ body }) => {
+      try {
+        return await registry.lookUpAccountPhone(parseWith(OPERATIONS.lookUpAccountPhone.request, body));
+      } catch (error) {
+        throw resetProblem(error);
+      }
+    },
+
+    resetPassword: async ({ body, headers }) => {
+      const idempotencyKey = idempotencyKeyOf(headers);
+      try {
+        return await registry.resetPassword(parseWith(OPERATIONS.resetPassword.request, body), { idempotencyKey });
+      } catch (error) {
+        throw resetProblem(error);
       }
     },
 

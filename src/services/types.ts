@@ -45,6 +45,26 @@ export class RegistryUnavailableError extends Error {
   }
 }
 
+/**
+ * A forgotten password: the identity is checked again by the registry, as for a look-up, on each
+ * call (it never trusts an earlier answer the bot kept).
+ */
+export type PasswordResetQuery = IdentityQuery;
+
+export interface PasswordResetRequest extends IdentityQuery {
+  /**
+   * The account's phone as the registry gave it, which the worker proved to hold with a code: the
+   * registry refuses the reset when it is no longer the account's phone.
+   */
+  phone: string; // E.164
+}
+
+export interface PasswordResetResult {
+  registrationNumber: string;
+  /** The new temporary password: relayed by SMS to the account's phone only, never shown in chat nor stored. */
+  temporaryPassword: string;
+}
+
 export interface ActivationOptions {
   /**
    * One per user action, the same on the user's own retry: a registry that acted but whose answer
@@ -56,6 +76,17 @@ export interface ActivationOptions {
 export interface Registry {
   lookUp(query: IdentityQuery): Promise<LookupResult>;
   activateAccount(request: ActivationRequest, options?: ActivationOptions): Promise<ActivationResult>;
+  /**
+   * The phone number the person's Ma CNSS account was created with, as the registry holds it: the
+   * only number a forgotten password's code and new password may go to. Throws
+   * PasswordResetRefusedError (no account, no phone known, identity not matching…).
+   */
+  lookUpAccountPhone(query: PasswordResetQuery): Promise<{ phone: string }>;
+  /**
+   * A new temporary password for the account, once the worker proved to hold `phone`. Not safe to
+   * repeat: one call per user action, with its idempotency key (the same on the user's own retry).
+   */
+  resetPassword(request: PasswordResetRequest, options?: ActivationOptions): Promise<PasswordResetResult>;
   /** For /readyz. */
   isReady(): Promise<boolean>;
 }

@@ -37,7 +37,7 @@ async function scrape(headers: Record<string, string> = {}): Promise<{ status: n
 const form = (documentNumber: string, expiry: string, birth: string) => ['Bonjour', '1', documentNumber, expiry, birth, '1', '1', 'passer'];
 
 const STEP_ZEROES = Object.fromEntries(
-  ['welcome', 'documentType', 'documentNumber', 'expiryDate', 'birthDate', 'phone', 'operator', 'email', 'summary', 'lookup', 'registryRetry', 'otp', 'activationRetry', 'category', 'city', 'other'].map(
+  ['welcome', 'documentType', 'documentNumber', 'expiryDate', 'birthDate', 'phone', 'operator', 'email', 'summary', 'lookup', 'registryRetry', 'otp', 'activationRetry', 'category', 'city', 'passwordResetOffer', 'passwordReset', 'passwordResetRetry', 'other'].map(
     (s) => [s, 0],
   ),
 );
@@ -50,8 +50,8 @@ beforeAll(async () => {
   server = await startTwilioServer();
   const registry = server.registry as SwitchableRegistry;
 
-  // 1. Outcome A, one impossible expiry date on the way.
-  await play(server.whatsapp('+212610000001'), 'fr', ['Bonjour', '1', 'AB123456', '31/02/2031', '30/06/2031', '14/03/1985', '1', '1', 'passer', 'oui']);
+  // 1. Outcome A, one impossible expiry date on the way; no new password, thanks.
+  await play(server.whatsapp('+212610000001'), 'fr', ['Bonjour', '1', 'AB123456', '31/02/2031', '30/06/2031', '14/03/1985', '1', '1', 'passer', 'oui', 'non']);
   // 2. Outcome C on SMS in Arabic: two more pages of categories, pharmacists, Casablanca.
   await play(server.sms('+212710000002'), 'ar', ['السلام عليكم', '1', 'ZZ999999', '15/08/2030', '15/03/1985', '1', '3', 'دوز', 'نعم', '0', '0', '11', 'الدار البيضاء']);
   // 3. Outcome B: something that is not a code, a wrong code, then the right one.
@@ -106,9 +106,9 @@ describe('GET /metrics after scripted conversations', () => {
     expect(valueOf(afterExpiry, 'tasjil_turns_total', { channel: 'whatsapp', locale: 'fr' })).toBe(turns['whatsapp fr']);
     expect(valueOf(afterExpiry, 'tasjil_turns_total', { channel: 'sms', locale: 'ar' })).toBe(turns['sms ar']);
     expect(valueOf(afterExpiry, 'tasjil_turns_total', { channel: 'sms', locale: 'fr' })).toBe(turns['sms fr']);
-    expect(turns).toEqual({ 'whatsapp fr': 65, 'sms ar': 13, 'sms fr': 2 });
+    expect(turns).toEqual({ 'whatsapp fr': 66, 'sms ar': 13, 'sms fr': 2 });
     const total = afterExpiry.filter((s) => s.name === 'tasjil_turns_total').reduce((sum, s) => sum + s.value, 0);
-    expect(total).toBe(80);
+    expect(total).toBe(81);
   });
 
   it('counts each step once per conversation that reached it', () => {
@@ -130,11 +130,13 @@ describe('GET /metrics after scripted conversations', () => {
       otp: 1,
       category: 1,
       city: 1,
+      // Outcome A offers a new password.
+      passwordResetOffer: 1,
     });
   });
 
   it('counts outcomes; erase, restart and STOP at once, silence once the TTL has passed', () => {
-    const outcomes = { A: 1, B: 1, C: 1, D: 1, mismatch: 1 };
+    const outcomes = { A: 1, B: 1, C: 1, D: 1, mismatch: 1, password_reset: 0, password_reset_agency: 0 };
     expect(byLabel(beforeExpiry, 'tasjil_funnel_outcome_total', 'outcome')).toEqual({ ...outcomes, abandoned: 3, registry_unavailable: 0 });
     // + the way-out conversation and the restarted one; the registry-down one ended on "registry unavailable".
     expect(byLabel(afterExpiry, 'tasjil_funnel_outcome_total', 'outcome')).toEqual({ ...outcomes, abandoned: 5, registry_unavailable: 1 });
@@ -217,6 +219,41 @@ describe('GET /metrics after a code locked by too many wrong tries', () => {
       expect(byLabel(samples, 'tasjil_otp_checks_total', 'result')).toEqual({ verified: 0, wrong: 4, locked: 2, expired: 0, no_code: 0, error: 0 });
     } finally {
       await locked.close();
+    }
+  });
+});
+
+describe('GET /metrics after forgotten passwords', () => {
+  it('counts them in the same families: steps, outcomes, codes, SMS and registry calls, with no personal data in a label', async () => {
+    const resets = await startTwilioServer();
+    try {
+      // 1. Asked for at once; a wrong code, then the right one: a new password by SMS.
+      const asker = resets.whatsapp('+212610000031');
+      for (const text of ['mot de passe oublié', '1', 'AB123456', '30/06/2031', '14/03/1985', 'oui']) await asker.say(text);
+      const sms = resets.app.outbox.list().filter((m) => m.to === '+212612345632');
+      const code = /\b\d{6}\b/.exec(sms.pop()!.body)![0];
+      await asker.say(String((Number(code) + 1) % 1_000_000).padStart(6, '0'));
+      expect((await asker.say(code)).text).toContain('Votre nouveau mot de passe vous a été envoyé par SMS');
+      // 2. Offered at outcome A, accepted: no phone known for the account, an agency.
+      const agency = resets.whatsapp('+212610000032');
+      for (const text of [...form('K45678', '01/04/2030', '01/04/1970'), 'oui']) await agency.say(text);
+      expect((await agency.say('oui')).text).toContain('Aucun numéro de mobile');
+      // 3. Offered, declined: outcome A.
+      const declined = resets.whatsapp('+212610000033');
+      for (const text of [...form('AB123456', '30/06/2031', '14/03/1985'), 'oui', 'non']) await declined.say(text);
+
+      const samples = parseMetrics(await (await fetch(`${resets.base}/metrics`)).text());
+      expect(byLabel(samples, 'tasjil_funnel_outcome_total', 'outcome')).toMatchObject({ A: 1, password_reset: 1, password_reset_agency: 1, abandoned: 0 });
+      expect(byLabel(samples, 'tasjil_funnel_step_reached_total', 'step')).toMatchObject({ passwordResetOffer: 2, passwordReset: 1, passwordResetRetry: 0, phone: 2, otp: 0 });
+      expect(byLabel(samples, 'tasjil_otp_sends_total', 'result')).toEqual({ sent: 1, cooldown: 0, hourly_limit: 0, error: 0 });
+      expect(byLabel(samples, 'tasjil_otp_checks_total', 'result')).toEqual({ verified: 1, wrong: 1, locked: 0, expired: 0, no_code: 0, error: 0 });
+      const count = (operation: string) => valueOf(samples, 'tasjil_registry_request_duration_seconds_count', { operation, result: 'ok' });
+      // A refusal (no phone known) is the registry's answer, not a failure.
+      expect([count('lookup'), count('account_phone'), count('password_reset')]).toEqual([3, 2, 1]);
+      expect(valueOf(samples, 'tasjil_sms_sent_total', { purpose: 'password', encoding: 'GSM-7' })).toBe(1);
+      expect(personalLabels(samples)).toEqual([]);
+    } finally {
+      await resets.close();
     }
   });
 });

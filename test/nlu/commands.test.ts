@@ -73,6 +73,34 @@ describe('readGlobalCommand', () => {
   });
 });
 
+describe('a forgotten password', () => {
+  it.each([
+    ['the phrase', 'mot de passe oublié'],
+    ['without accents, in capitals', 'MOT DE PASSE OUBLIE'],
+    ['a typo', 'mot de pase oublié'],
+    ['the infinitive people type', 'mot de passe oublier'],
+    ['in a sentence', "Bonjour, j'ai oublié mon mot de passe svp"],
+    ['an abbreviation', 'mdp oublié'],
+    ['Arabic', 'نسيت كلمة السر'],
+    ['Arabic, another word', 'السلام عليكم نسيت كلمة المرور ديالي'],
+    ['Darija in Latin letters', 'nsit lmot de passe'],
+    ['Darija in a sentence', 'salam khouya nsit lmot de passe dyali'],
+    ['a Darija typo', 'nsit lmot de pase'],
+  ])('is asked for: %s (%j)', (_case, text) => {
+    expect(readGlobalCommand(text)).toEqual({ command: 'forgotPassword' });
+  });
+
+  it.each([
+    ['the word password alone', 'mot de passe'],
+    ['forgot alone', 'oublié'],
+    ['an e-mail', 'motdepasse@gmail.com'],
+    ['a resend', 'nouveau code'],
+    ['a code', '123456'],
+  ])('is not asked for: %s (%j)', (_case, text) => {
+    expect(readGlobalCommand(text)).toBeUndefined();
+  });
+});
+
 describe('command word lists', () => {
   it('put no phrase in two commands or in a command and a language name', () => {
     const owner = new Map<string, string>();

@@ -35,6 +35,9 @@ function onBoth(phone: string): [Sender, Sender] {
   return [a.whatsapp(phone), b.whatsapp(phone)];
 }
 
+/** The phone sample person AB123456's account was created with (data/sample-people.csv). */
+const ACCOUNT_PHONE = '+212612345632';
+
 /** Every SMS either instance wrote to its dev outbox for this number. */
 function smsTo(phone: string): string[] {
   return [...a.app.outbox.list(), ...b.app.outbox.list()].filter((m) => m.to === phone).map((m) => m.body);
@@ -66,6 +69,27 @@ describe('a user whose messages alternate between two instances', () => {
     expect(done.text).toContain('Votre numéro d’immatriculation : 222333444'.replace('’', "'"));
     expect(smsTo(phone).some((body) => body.includes('mot de passe Ma CNSS'))).toBe(true);
     expect(done.text).not.toContain(code!);
+  });
+
+  it('asks for a forgotten password: the code to the account\'s phone sent by one instance is checked by the other', async () => {
+    const [onA, onB] = onBoth('+212640000011');
+    for (const [sender, text] of [[onA, 'mot de passe oublié'], [onB, '1'], [onA, 'AB123456'], [onB, '30/06/2031'], [onA, '14/03/1985']] as const) {
+      expect((await sender.say(text)).status).toBe(200);
+    }
+    expect((await onB.say('oui')).text).toContain('06xx xx xx 32');
+    const code = /\b\d{6}\b/.exec(smsTo(ACCOUNT_PHONE).join('\n'))?.[0];
+    expect(code).toBeDefined();
+    const done = await onA.say(code!);
+    expect(done.text).toContain('Votre nouveau mot de passe vous a été envoyé par SMS au 06xx xx xx 32');
+    expect(smsTo(ACCOUNT_PHONE).some((body) => body.includes('nouveau mot de passe Ma CNSS'))).toBe(true);
+    // Nothing went to the number the worker writes from.
+    expect(smsTo('+212640000011')).toEqual([]);
+
+    // Another stops at the code: the account's phone is in its state, a code is pending (scanned below).
+    clock.advance(61_000);
+    const [other] = onBoth('+212640000012');
+    for (const text of ['mot de passe oublié', '1', 'AB123456', '30/06/2031', '14/03/1985']) await other.say(text);
+    expect((await other.say('oui')).text).toContain('Écrivez le code à 6 chiffres');
   });
 
   const TRIALS = 10;
@@ -183,7 +207,9 @@ describe('what Redis holds', () => {
       const keys = await listKeys(client, prefix);
       expect(keys.length).toBeGreaterThan(0);
       const secrets = ['BE654321', 'AB123456', '1990-07-02', '02/07/1990', '15/11/2030', '2030-11-15', '222333444', '212640000001', '640000001', '0655443322', '655443322'];
-      for (const code of smsTo('+212640000001').flatMap((body) => body.match(/\b[A-Za-z0-9]{6,}\b/g) ?? [])) {
+      // The forgotten password: the identity, the account's phone, the registration number.
+      secrets.push('1985-03-14', '14/03/1985', '2031-06-30', '111222333', '212612345632', '612345632', '212640000011', '640000011', '212640000012', '640000012');
+      for (const code of [...smsTo('+212640000001'), ...smsTo(ACCOUNT_PHONE)].flatMap((body) => body.match(/\b[A-Za-z0-9]{6,}\b/g) ?? [])) {
         if (/\d/.test(code)) secrets.push(code);
       }
       for (const key of keys) {

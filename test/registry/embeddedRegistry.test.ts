@@ -6,7 +6,7 @@ import {
   generateTemporaryPassword,
   TEMPORARY_PASSWORD_ALPHABET,
 } from '../../src/services/registry/embeddedRegistry';
-import { ActivationRefusedError, decideLookup, type Person } from '../../src/services/registry/rules';
+import { ActivationRefusedError, decideLookup, decidePasswordReset, type Person } from '../../src/services/registry/rules';
 import type { IdentityQuery } from '../../src/services/types';
 
 const SAMPLE_FILE = join(__dirname, '..', '..', 'data', 'sample-people.csv');
@@ -142,6 +142,45 @@ describe('account activation', () => {
     const registry = new EmbeddedRegistry(people, new ManualClock());
     await registry.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone });
     expect(people[0]).toMatchObject({ hasAccount: false });
+  });
+});
+
+describe('a forgotten password', () => {
+  const withAccount: Person = { ...A, status: 'REGISTERED', registrationNumber: '111222333', hasAccount: true, accountPhone: '+212612345632' };
+
+  it.each<[string, Person | undefined, IdentityQuery, ReturnType<typeof decidePasswordReset>]>([
+    ['an account with a phone: that phone, nothing else', withAccount, A, { kind: 'allowed', registrationNumber: '111222333', accountPhone: '+212612345632' }],
+    ['the number known, a date wrong: refused before anything else is said', withAccount, { ...A, birthDate: '1985-03-15' }, { kind: 'refused', reason: 'identityMismatch' }],
+    ['the other date wrong', withAccount, { ...A, idExpiryDate: '2031-07-30' }, { kind: 'refused', reason: 'identityMismatch' }],
+    ['an account whose phone the registry does not know', { ...withAccount, accountPhone: undefined }, A, { kind: 'refused', reason: 'noAccountPhone' }],
+    ['no account yet', { ...withAccount, hasAccount: false, accountPhone: undefined }, A, { kind: 'refused', reason: 'noAccount' }],
+    ['not subject', { ...A, status: 'NOT_SUBJECT', nonSubjectReason: 'PENSIONNE' }, A, { kind: 'refused', reason: 'notSubject' }],
+    ['nobody', undefined, A, { kind: 'refused', reason: 'unknownPerson' }],
+  ])('%s', (_name, person, query, decision) => {
+    expect(decidePasswordReset(person, query)).toEqual(decision);
+  });
+
+  it('an activation records the phone, and a reset for that phone only gives a new password each time', async () => {
+    const registry = sampleRegistry();
+    await expect(registry.lookUpAccountPhone(B1)).rejects.toMatchObject({ name: 'PasswordResetRefusedError', reason: 'noAccount' });
+    await registry.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone: '+212611223344' });
+    expect(await registry.lookUpAccountPhone(B1)).toEqual({ phone: '+212611223344' });
+    await expect(registry.resetPassword({ ...B1, phone: '+212699999999' })).rejects.toMatchObject({ reason: 'accountPhoneChanged' });
+    const first = await registry.resetPassword({ ...B1, phone: '+212611223344' });
+    const second = await registry.resetPassword({ ...B1, phone: '+212611223344' });
+    expect(first.registrationNumber).toBe('222333444');
+    expect(second.temporaryPassword).not.toBe(first.temporaryPassword);
+  });
+
+  it('answers a repeated idempotency key with the first password for an hour, then forgets it', async () => {
+    const clock = new ManualClock();
+    const registry = sampleRegistry(clock);
+    const request = { ...A, phone: '+212612345632' };
+    const first = await registry.resetPassword(request, { idempotencyKey: 'reset-1' });
+    clock.advance(ACTIVATION_REPLAY_WINDOW_MS - 1);
+    await expect(registry.resetPassword(request, { idempotencyKey: 'reset-1' })).resolves.toEqual(first);
+    clock.advance(1);
+    expect((await registry.resetPassword(request, { idempotencyKey: 'reset-1' })).temporaryPassword).not.toBe(first.temporaryPassword);
   });
 });
 

@@ -178,6 +178,40 @@ describe('HttpRegistry when the registry misbehaves', () => {
     });
   });
 
+  describe('a password reset is never retried; the account phone\'s look-up is, like a look-up', () => {
+    const RESET = { ...QUERY, phone: '+212612345632' };
+    const resets = () => server.received.filter((r) => r.path === '/v1/accounts/password-reset').length;
+
+    it.each<[string, MisbehavingServer['handler'], string]>([
+      ['a 503', (_req, res) => json(res, 503, { type: 'x', title: 'down', status: 503, code: 'unavailable' }, 'application/problem+json'), 'server-error'],
+      ['a timeout', answerAfter(5_000, 201, { registrationNumber: '111222333', temporaryPassword: 'Abc234xyz9' }), 'timeout'],
+      ['a dropped connection', (_req, res) => res.socket?.destroy(), 'connection'],
+    ])('%s: one reset request, then unavailable', async (_name, handler, kind) => {
+      server.handler = handler;
+      const { registry, logs } = client(server.url, { retry: { maxRetries: 5, initialDelayMs: 1, maxDelayMs: 2 } });
+      await expect(registry.resetPassword(RESET, { idempotencyKey: 'reset-action-0123456789' })).rejects.toMatchObject({ kind });
+      await wait(50); // a retry would have been sent by now
+      expect(resets()).toBe(1);
+      expect(server.received[0]!.headers['idempotency-key']).toBe('reset-action-0123456789');
+      expect(logs.join('\n')).not.toContain('registry.retry');
+    });
+
+    it('a 500 then an answer: the account phone\'s look-up is retried and gets it; the phone never travels in a URL', async () => {
+      let calls = 0;
+      server.handler = (_req, res) => (calls++ === 0 ? json(res, 500, 'boom', 'text/plain') : json(res, 200, { phone: '+212612345632' }));
+      const { registry } = client(server.url);
+      await expect(registry.lookUpAccountPhone(QUERY)).resolves.toEqual({ phone: '+212612345632' });
+      expect(server.received.map((r) => r.path)).toEqual(['/v1/accounts/phone/lookup', '/v1/accounts/phone/lookup']);
+      expect(server.received.some((r) => r.path.includes('612345632') || r.path.includes('AB123456'))).toBe(false);
+    });
+
+    it('an answer not in the contract (a phone that is not E.164) is malformed, never relayed', async () => {
+      server.handler = (_req, res) => json(res, 200, { phone: '0612345632' });
+      const { registry } = client(server.url);
+      await expect(registry.lookUpAccountPhone(QUERY)).rejects.toMatchObject({ kind: 'malformed-response' });
+    });
+  });
+
   describe('the circuit breaker', () => {
     const BREAKER = { consecutiveFailures: 3, halfOpenAfterMs: 150 };
 

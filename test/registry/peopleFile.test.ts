@@ -120,6 +120,35 @@ describe('parsePeopleCsv', () => {
     ]);
   });
 
+  it('reads the optional account_phone column: the account\'s phone in E.164, checked, never echoed in a reason', () => {
+    const csv = [
+      /* 1 */ `${HEADER},account_phone`,
+      /* 2 */ 'CNIE,AB123456,1985-03-14,2031-06-30,REGISTERED,111222333,true,,TAXI,06 12 34 56 32',
+      /* 3 */ 'CNIE,K45678,1970-04-01,2030-04-01,REGISTERED,555666777,true,,,',
+      /* 4 */ 'CNIE,BE654321,1990-07-02,2030-11-15,REGISTERED,222333444,true,,,0522123456',
+      /* 5 */ 'CNIE,CD112233,1978-12-25,2032-01-10,REGISTERED,333444555,false,,,+212612345678',
+      /* 6 */ 'CNIE,EF445566,1965-05-20,2029-09-01,NOT_SUBJECT,,false,AMO_FONCTIONNAIRE,',
+    ].join('\n');
+    const { people, problems } = parsePeopleCsv(csv, known);
+    expect(problems).toEqual([
+      { line: 4, reason: 'account_phone is not a Moroccan mobile number' },
+      { line: 5, reason: 'account_phone is for a REGISTERED person whose has_account is true' },
+      { line: 6, reason: 'expected 10 fields, found 9' },
+    ]);
+    expect(people).toEqual([
+      expect.objectContaining({ idNumber: 'AB123456', hasAccount: true, accountPhone: '+212612345632' }),
+      expect.not.objectContaining({ accountPhone: expect.anything() }),
+    ]);
+    expect(people[1]).toMatchObject({ idNumber: 'K45678' });
+    for (const { reason } of problems) expect(reason).not.toMatch(/0522123456|612345678/);
+  });
+
+  it('loads a file in DESIGN\'s nine columns, without account_phone: no account phone known', () => {
+    const { people, problems } = parsePeopleCsv(`${HEADER}\nCNIE,AB123456,1985-03-14,2031-06-30,REGISTERED,111222333,true,,TAXI`, known);
+    expect(problems).toEqual([]);
+    expect(people).toEqual([expect.not.objectContaining({ accountPhone: expect.anything() })]);
+  });
+
   it('loads a header-only file as an empty registry', () => {
     expect(parsePeopleCsv(`${HEADER}\n`, known)).toEqual({ people: [], problems: [] });
   });
@@ -138,6 +167,9 @@ describe('loadPeopleFile', () => {
     const { people, problems } = loadPeopleFile(join(__dirname, '..', '..', 'data', 'sample-people.csv'));
     expect(problems).toEqual([]);
     expect(people.length).toBeGreaterThanOrEqual(7);
+    // The sample person who shows a forgotten password, and the one whose account has no phone.
+    expect(people.find((p) => p.idNumber === 'AB123456')).toMatchObject({ accountPhone: '+212612345632' });
+    expect(people.find((p) => p.idNumber === 'K45678')).not.toHaveProperty('accountPhone');
   });
 
   it('names the file when its header is wrong', () => {

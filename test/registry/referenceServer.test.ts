@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log';
 import { HttpRegistry, RegistryCallError } from '../../src/services/registry/httpRegistry';
 import { TEMPORARY_PASSWORD_ALPHABET } from '../../src/services/registry/embeddedRegistry';
-import { ActivationRefusedError } from '../../src/services/registry/rules';
+import { ActivationRefusedError, PasswordResetRefusedError } from '../../src/services/registry/rules';
 import { RegistryUnavailableError, type IdentityQuery } from '../../src/services/types';
 import { OpenApiValidator } from '../support/openapi';
 import { referenceData, startReferenceRegistry, type ReferenceRegistry } from '../support/registryServers';
@@ -112,6 +112,59 @@ describe('HttpRegistry against the reference registry', () => {
       expect(error).toBeInstanceOf(RegistryCallError);
       expect(error).toMatchObject({ kind: 'rejected-request', status: 422 });
       expect(JSON.stringify(error)).not.toContain(first.temporaryPassword);
+    });
+  });
+
+  describe('a forgotten password', () => {
+    const withAccount = person('AB123456', '1985-03-14', '2031-06-30');
+    const ACCOUNT_PHONE = '+212612345632';
+
+    it('gives the phone the account was created with, then a new temporary password for it; neither side logs them', async () => {
+      expect(await client.lookUpAccountPhone(withAccount)).toEqual({ phone: ACCOUNT_PHONE });
+      const result = await client.resetPassword({ ...withAccount, phone: ACCOUNT_PHONE }, { idempotencyKey: 'reset-one-0123456789' });
+      expect(result.registrationNumber).toBe('111222333');
+      expect(result.temporaryPassword).toMatch(new RegExp(`^[${TEMPORARY_PASSWORD_ALPHABET}]{10}$`));
+      for (const secret of [result.temporaryPassword, 'AB123456', ACCOUNT_PHONE, '612345632', '1985-03-14']) {
+        expect(clientLog.join('\n')).not.toContain(secret);
+        expect(registry.logLines.join('\n')).not.toContain(secret);
+      }
+    });
+
+    it.each<[string, IdentityQuery, string]>([
+      ['no phone known for the account', person('K45678', '1970-04-01', '2030-04-01'), 'noAccountPhone'],
+      ['no account yet', person('BE654321', '1990-07-02', '2030-11-15'), 'noAccount'],
+      ['a person not in the file', person('ZZ999999', '1980-05-05', '2030-01-01'), 'unknownPerson'],
+      ['a person not subject', person('EF445566', '1965-05-20', '2029-09-01'), 'notSubject'],
+      ['the right number with another birth date: the identity is checked as for a look-up', person('AB123456', '1985-03-15', '2031-06-30'), 'identityMismatch'],
+    ])('the account phone is refused: %s', async (_name, query, reason) => {
+      const error = await client.lookUpAccountPhone(query).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PasswordResetRefusedError);
+      expect(error).toMatchObject({ reason });
+      expect(error).not.toBeInstanceOf(RegistryUnavailableError);
+      // The reset itself checks the same, whatever phone it names.
+      await expect(client.resetPassword({ ...query, phone: ACCOUNT_PHONE })).rejects.toMatchObject({ name: 'PasswordResetRefusedError', reason });
+    });
+
+    it('a reset for another phone than the account\'s (one typed in a chat) is refused', async () => {
+      await expect(client.resetPassword({ ...withAccount, phone: '+212699887766' })).rejects.toMatchObject({ name: 'PasswordResetRefusedError', reason: 'accountPhoneChanged' });
+    });
+
+    it('an activation records the phone the account was created with: a forgotten password goes there', async () => {
+      const created = person('BE654321', '1990-07-02', '2030-11-15');
+      await client.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone: '+212612345678' });
+      expect(await client.lookUpAccountPhone(created)).toEqual({ phone: '+212612345678' });
+    });
+
+    it('the same user action sent again (its answer was lost) gets the same password; a key of another action is refused', async () => {
+      const first = await client.resetPassword({ ...withAccount, phone: ACCOUNT_PHONE }, { idempotencyKey: 'reset-lost-0123456789' });
+      const again = await client.resetPassword({ ...withAccount, phone: ACCOUNT_PHONE }, { idempotencyKey: 'reset-lost-0123456789' });
+      expect(again).toEqual(first);
+      const other = await client.resetPassword({ ...withAccount, phone: ACCOUNT_PHONE }, { idempotencyKey: 'reset-other-0123456789' });
+      expect(other.temporaryPassword).not.toBe(first.temporaryPassword);
+      // A key an activation used is not a reset's: refused, nothing of the first answer revealed.
+      await client.activateAccount({ idType: 'CNIE', idNumber: 'CD112233', phone: '+212612345678' }, { idempotencyKey: 'activation-key-0123456789' });
+      const error = await client.resetPassword({ ...withAccount, phone: ACCOUNT_PHONE }, { idempotencyKey: 'activation-key-0123456789' }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'RegistryCallError', kind: 'rejected-request', status: 422 });
     });
   });
 
@@ -231,6 +284,15 @@ describe('the reference registry over raw HTTP, checked against the OpenAPI docu
     expect((await call('findOffices', 'GET', '/v1/offices?city=Rabat')).status).toBe(200);
     expect((await call('findOffices', 'GET', '/v1/offices?lat=33.57&lon=-7.59&limit=20')).status).toBe(200);
     expect((await call('getHealth', 'GET', '/v1/health')).body).toEqual({ status: 'ok' });
+    const phone = await call('lookUpAccountPhone', 'POST', '/v1/accounts/phone/lookup', { body: lookup });
+    expect(phone.status).toBe(200);
+    expect(phone.headers.get('cache-control')).toBe('no-store');
+    const reset = await call('resetPassword', 'POST', '/v1/accounts/password-reset', {
+      body: JSON.stringify({ ...JSON.parse(lookup), phone: (phone.body as { phone: string }).phone }),
+      headers: { 'idempotency-key': 'raw-reset-0123456789' },
+    });
+    expect(reset.status).toBe(201);
+    expect(reset.headers.get('cache-control')).toBe('no-store');
   });
 
   it.each<[string, number, string, string, string, string, { body?: string; headers?: Record<string, string>; key?: string | null }]>([
@@ -252,6 +314,12 @@ describe('the reference registry over raw HTTP, checked against the OpenAPI docu
     ['activation with an idempotency key too short to be unique', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'K45678', phone: '+212612345678' }), headers: { 'idempotency-key': 'abc' } }],
     ['offices with a limit too high', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?city=Rabat&limit=500', {}],
     ['offices in a city nobody knows', 404, 'unknown-city', 'findOffices', 'GET', '/v1/offices?city=Atlantis', {}],
+    ['the account phone of an account without one', 409, 'no-account-phone', 'lookUpAccountPhone', 'POST', '/v1/accounts/phone/lookup', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'K45678', birthDate: '1970-04-01', idExpiryDate: '2030-04-01' }) }],
+    ['the account phone with a wrong date', 409, 'identity-mismatch', 'lookUpAccountPhone', 'POST', '/v1/accounts/phone/lookup', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'AB123456', birthDate: '1985-03-15', idExpiryDate: '2031-06-30' }) }],
+    ['the account phone of a person without an account', 409, 'no-account', 'lookUpAccountPhone', 'POST', '/v1/accounts/phone/lookup', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'CD112233', birthDate: '1978-12-25', idExpiryDate: '2032-01-10' }) }],
+    ['the account phone of a person not in the file', 404, 'unknown-person', 'lookUpAccountPhone', 'POST', '/v1/accounts/phone/lookup', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'ZZ999999', birthDate: '1980-05-05', idExpiryDate: '2030-01-01' }) }],
+    ['a reset naming a phone that is not the account\'s', 409, 'account-phone-changed', 'resetPassword', 'POST', '/v1/accounts/password-reset', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'AB123456', birthDate: '1985-03-14', idExpiryDate: '2031-06-30', phone: '+212699887766' }) }],
+    ['a reset without the dates', 400, 'invalid-request', 'resetPassword', 'POST', '/v1/accounts/password-reset', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'AB123456', phone: '+212612345632' }) }],
   ])('%s → %i %s', async (_name, status, code, operationId, method, path, init) => {
     const answer = await call(operationId, method, path, init);
     expect(answer.status).toBe(status);

@@ -193,6 +193,8 @@ describe('a simulated turn over the reply budget', () => {
         return inner.lookUp(q);
       },
       activateAccount: (r) => inner.activateAccount(r),
+      lookUpAccountPhone: (q) => inner.lookUpAccountPhone(q),
+      resetPassword: (r, o) => inner.resetPassword(r, o),
       isReady: () => inner.isReady(),
     };
     const server = await startTwilioServer({ clock, registry, env: { TWILIO_REPLY_BUDGET_MS: '500' } });

@@ -14,6 +14,7 @@ import {
   type ActivationOptions,
   type ActivationRequest,
   type IdentityQuery,
+  type PasswordResetRequest,
   type Registry,
 } from '../../src/services/types';
 import { DEFAULT_PEOPLE_FILE } from '../../src/config';
@@ -29,6 +30,11 @@ export class SwitchableRegistry implements Registry {
   accountMadeElsewhere = false;
   lookUps = 0;
   activations = 0;
+  /** Calls of a forgotten password: the account phone's look-ups, then the resets. */
+  accountPhoneLookUps = 0;
+  passwordResets = 0;
+  /** The idempotency key of each reset call, in order. */
+  resetKeys: (string | undefined)[] = [];
   constructor(private readonly inner: Registry) {}
   async lookUp(query: IdentityQuery) {
     this.lookUps += 1;
@@ -48,6 +54,17 @@ export class SwitchableRegistry implements Registry {
       throw new RegistryUnavailableError('answer lost');
     }
     return result;
+  }
+  async lookUpAccountPhone(query: IdentityQuery) {
+    this.accountPhoneLookUps += 1;
+    if (this.down) throw new RegistryUnavailableError();
+    return this.inner.lookUpAccountPhone(query);
+  }
+  async resetPassword(request: PasswordResetRequest, options?: ActivationOptions) {
+    this.passwordResets += 1;
+    this.resetKeys.push(options?.idempotencyKey);
+    if (this.down) throw new RegistryUnavailableError();
+    return this.inner.resetPassword(request, options);
   }
   async isReady() {
     return !this.down;

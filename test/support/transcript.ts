@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
  *   < a part of the bot's reply, in order within the turn
  *   <! something the reply must NOT contain
  *   <sms a part of the SMS sent during this turn
+ *   <smsto +212612345632 a part of an SMS sent during this turn to that number (E.164)
  *   <nosms                     (no SMS was sent during this turn)
  *   @advance 11m               (move the clock: s, m, h)
  *   @registry down | up        (make the registry unavailable, or back)
@@ -32,7 +33,7 @@ const REGISTRY_EVENTS: readonly string[] = ['down', 'up', 'loses-answer', 'accou
 export type Expectation =
   | { kind: 'reply'; text: string; line: number }
   | { kind: 'notInReply'; text: string; line: number }
-  | { kind: 'sms'; text: string; line: number }
+  | { kind: 'sms'; text: string; line: number; to?: string }
   | { kind: 'noSms'; line: number };
 
 export interface Transcript {
@@ -71,6 +72,11 @@ export function parseTranscript(path: string): Transcript {
       transcript.steps.push(current);
     } else if (text.startsWith('<! ')) expect({ kind: 'notInReply', text: text.slice(3).trim(), line });
     else if (text.startsWith('<sms ')) expect({ kind: 'sms', text: text.slice(5).trim(), line });
+    else if (text.startsWith('<smsto ')) {
+      const match = /^<smsto (\+\d+) (.+)$/.exec(text.trim());
+      if (!match) throw new Error(`${path}:${line}: write <smsto +212612345678 text`);
+      expect({ kind: 'sms', to: match[1], text: match[2]!, line });
+    }
     else if (text.trim() === '<nosms') expect({ kind: 'noSms', line });
     else if (text.startsWith('< ')) expect({ kind: 'reply', text: text.slice(2).trim(), line });
     else if (text.startsWith('@advance ')) {

@@ -49,7 +49,8 @@ export async function playTranscript(transcript: Transcript, bot: TestBot): Prom
     else if (text === '{empty}') text = '';
 
     const replies = squash((await bot.say(text, { attachments })).join('\n'));
-    const sent = bot.app.outbox.list().slice(smsBefore).map((m) => m.body);
+    const sentMessages = bot.app.outbox.list().slice(smsBefore);
+    const sent = sentMessages.map((m) => m.body);
     const where = `line ${step.line} ("${step.text}")`;
     let cursor = 0;
     for (const e of step.expect) {
@@ -60,8 +61,9 @@ export async function playTranscript(transcript: Transcript, bot: TestBot): Prom
       } else if (e.kind === 'notInReply') {
         if (replies.includes(squash(e.text))) throw new Error(`${where}, line ${e.line}: the reply must not contain "${e.text}"\n  reply: "${replies}"`);
       } else if (e.kind === 'sms') {
-        if (!sent.some((body) => squash(body).includes(squash(e.text)))) {
-          throw new Error(`${where}, line ${e.line}: expected an SMS containing "${e.text}", sent: ${JSON.stringify(sent)}`);
+        if (!sentMessages.some((m) => (e.to === undefined || m.to === e.to) && squash(m.body).includes(squash(e.text)))) {
+          const to = e.to ? ` to ${e.to}` : '';
+          throw new Error(`${where}, line ${e.line}: expected an SMS${to} containing "${e.text}", sent: ${JSON.stringify(sentMessages.map((m) => ({ to: m.to, body: m.body })))}`);
         }
       } else if (sent.length > 0) throw new Error(`${where}, line ${e.line}: expected no SMS, sent ${sent.length}`);
     }

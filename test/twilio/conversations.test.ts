@@ -59,7 +59,8 @@ describe('WhatsApp, in French, to outcome A', () => {
         say: 'passer',
         expect: ['Vérifiez vos réponses', '1. Pièce : CNIE', '2. Numéro : AB123456', '5. Mobile : 06 12 34 56 78', '6. Opérateur : Maroc Telecom', '7. E-mail : aucun'],
       },
-      { say: 'oui', expect: ['déjà un compte Ma CNSS', "Votre numéro d'immatriculation : 111222333", 'www.macnss.ma', 'Vos réponses ont été effacées'] },
+      { say: 'oui', expect: ['déjà un compte Ma CNSS', "Votre numéro d'immatriculation : 111222333", 'www.macnss.ma', 'Mot de passe oublié ?'] },
+      { say: 'non', expect: ['Vos réponses ont été effacées'] },
       { say: 'bonjour', expect: ['Nouvelle vérification', "Quelle pièce d'identité avez-vous ?"], not: ['111222333', 'Fatima'] },
     ]);
     // WhatsApp's own formatting passes through; our copy carries no markup that would show as symbols.

@@ -196,3 +196,33 @@ describe('a status callback reports the OTP SMS undelivered', () => {
     expect(done.text).toContain('222333444');
   });
 });
+
+describe('a forgotten password through Twilio Messages', () => {
+  it('sends the code and the new password to the account\'s phone only; an undelivered code is told, and another number is never taken', async () => {
+    server = await startTwilioServer({ fake });
+    const user = server.whatsapp('+212612345675');
+    for (const text of ['mot de passe oublié', '1', 'AB123456', '30/06/2031', '14/03/1985']) expect((await user.say(text)).status).toBe(200);
+    const atCode = await user.say('oui');
+    expect(atCode.text).toContain('uniquement au numéro de votre compte : 06xx xx xx 32');
+    const [otpSms] = messagesSent();
+    expect(otpSms).toMatchObject({ form: { From: SMS_FROM, To: '+212612345632', StatusCallback: STATUS_URL } });
+
+    const report = await server.status(statusForm(String(fake.messages[0]!.sid), 'undelivered', { ErrorCode: '30003', To: '+212612345632', From: SMS_FROM }));
+    expect(report.status).toBe(204);
+    const told = await user.say("j'attends toujours");
+    expect(told.messages).toEqual([
+      'Le SMS n\'a pas pu être livré au 06xx xx xx 32. Écrivez « renvoyer » pour réessayer. Ce numéro n\'est plus le vôtre ? Répondez « non ».',
+    ]);
+    // Another number typed is not where a code goes: nothing is sent.
+    expect((await user.say('07 11 22 33 44')).text).toContain('le code va uniquement au numéro de votre compte');
+    expect(messagesSent()).toHaveLength(1);
+
+    const done = await user.say(codeIn(otpSms)!);
+    expect(done.text).toContain('Votre nouveau mot de passe vous a été envoyé par SMS au 06xx xx xx 32');
+    const passwordSms = messagesSent()[1];
+    expect(passwordSms).toMatchObject({ form: { From: SMS_FROM, To: '+212612345632' } });
+    const password = /nouveau mot de passe Ma CNSS est (\S+) \./.exec(String(passwordSms?.form.Body))?.[1];
+    expect(password).toMatch(/^[A-Za-z0-9]{10}$/);
+    expect(done.raw).not.toContain(password!);
+  });
+});

@@ -1,5 +1,5 @@
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
-import type { ActivationOptions, ActivationRequest, IdentityQuery, Registry } from '../../src/services/types';
+import type { ActivationOptions, ActivationRequest, IdentityQuery, PasswordResetRequest, Registry } from '../../src/services/types';
 import { FakeTwilio } from '../support/fakeTwilio';
 import { OUR_WHATSAPP, STATUS_URL, eventually, sampleRegistry, startTwilioServer, type Sender, type TwilioTestServer } from '../support/twilioServer';
 import { ManualClock } from '../../src/clock';
@@ -36,6 +36,14 @@ class HeldRegistry implements Registry {
 
   activateAccount(request: ActivationRequest, options?: ActivationOptions) {
     return this.inner.activateAccount(request, options);
+  }
+
+  lookUpAccountPhone(query: IdentityQuery) {
+    return this.inner.lookUpAccountPhone(query);
+  }
+
+  resetPassword(request: PasswordResetRequest, options?: ActivationOptions) {
+    return this.inner.resetPassword(request, options);
   }
 
   isReady() {
@@ -88,14 +96,14 @@ describe('a turn over the reply budget, Twilio not configured', () => {
     expect(late).toHaveLength(1);
     expect(late[0]).toMatchObject({ channel: 'whatsapp', to: '+212660000001' });
     expect(late[0]!.body).toContain("Votre numéro d'immatriculation : 111222333");
-    expect(late[0]!.body).toContain('Vos réponses ont été effacées');
+    expect(late[0]!.body).toContain('Mot de passe oublié ?');
 
     // The development route shows it too.
     const outbox = (await (await fetch(`${server.base}/dev/outbox`)).json()) as { messages: { channel: string; body: string }[] };
     expect(outbox.messages.map((m) => m.channel)).toEqual(['whatsapp']);
 
-    // The conversation went on from the late turn: a new message starts a new check.
-    expect((await user.say('bonjour')).text).toContain('Nouvelle vérification');
+    // The conversation went on from the late turn: the next message answers its question.
+    expect((await user.say('non')).text).toContain('Vos réponses ont été effacées');
   });
 
   it('"checking…" speaks the conversation’s language', async () => {
@@ -147,7 +155,7 @@ describe('a turn over the reply budget, Twilio configured', () => {
     const confirming = user.say('oui');
     // The next message arrives while the look-up still runs: it is queued behind it, not lost.
     await eventually(() => registry.lookUps === 1);
-    const next = user.say('bonjour');
+    const next = user.say('non');
     expect((await confirming).messages).toEqual([CHECKING_FR]);
     expect((await next).messages).toEqual([CHECKING_FR]);
 
@@ -155,7 +163,8 @@ describe('a turn over the reply budget, Twilio configured', () => {
     const sent = await eventually(() => fake.requestsTo('Messages.json').length >= 2 && fake.requestsTo('Messages.json'));
     expect(sent.map((r) => r.form.To)).toEqual(['whatsapp:+212660000004', 'whatsapp:+212660000004']);
     expect(sent[0]!.form.Body).toContain('111222333');
-    expect(sent[1]!.form.Body).toContain('Nouvelle vérification');
+    // "non" to outcome A's offer of a new password: the end.
+    expect(sent[1]!.form.Body).toContain('Vos réponses ont été effacées');
   });
 });
 

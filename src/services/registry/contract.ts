@@ -131,6 +131,33 @@ export const ActivationResultSchema = component(
   z.object({ registrationNumber: RegistrationNumberSchema, temporaryPassword: z.string().min(6).max(64) }),
 );
 
+// --- Forgotten password ----------------------------------------------------------------------
+
+/**
+ * The phone the account was created with, as the registry holds it: the only number a forgotten
+ * password's code and new password go to. The bot sends both (it owns OTPs, their limits and
+ * delivery reports); the registry owns the number (docs/forgotten-password.md).
+ */
+export const AccountPhoneSchema = component('AccountPhone', z.object({ phone: PhoneSchema }));
+
+/** The identity checked again, and the account phone the worker proved to hold with a code. */
+export const PasswordResetRequestSchema = component(
+  'PasswordResetRequest',
+  z.object({
+    idType: IdTypeSchema,
+    idNumber: IdNumberSchema,
+    birthDate: IsoDateSchema,
+    idExpiryDate: IsoDateSchema,
+    phone: PhoneSchema,
+  }),
+);
+
+/** The new temporary password is relayed by SMS to the account's phone only: never shown in chat, stored or logged. */
+export const PasswordResetResultSchema = component(
+  'PasswordResetResult',
+  z.object({ registrationNumber: RegistrationNumberSchema, temporaryPassword: z.string().min(6).max(64) }),
+);
+
 // --- Reference data ---------------------------------------------------------------------------
 
 export const CategorySchema = component(
@@ -217,6 +244,10 @@ export const PROBLEM_CODES = [
   'not-subject',
   'already-has-account',
   'idempotency-key-reused',
+  'identity-mismatch',
+  'no-account',
+  'no-account-phone',
+  'account-phone-changed',
   'unknown-city',
   'internal-error',
   'unavailable',
@@ -281,6 +312,22 @@ export const OPERATIONS = {
     success: { status: 201, schema: ActivationResultSchema },
     problems: [400, 401, 404, 409, 413, 415, 422, 500, 503],
   },
+  lookUpAccountPhone: {
+    method: 'POST',
+    path: path('accounts/phone/lookup'),
+    safe: true,
+    request: LookupRequestSchema,
+    success: { status: 200, schema: AccountPhoneSchema },
+    problems: [400, 401, 404, 409, 413, 415, 500, 503],
+  },
+  resetPassword: {
+    method: 'POST',
+    path: path('accounts/password-reset'),
+    safe: false,
+    request: PasswordResetRequestSchema,
+    success: { status: 201, schema: PasswordResetResultSchema },
+    problems: [400, 401, 404, 409, 413, 415, 422, 500, 503],
+  },
   listCategories: {
     method: 'GET',
     path: path('categories'),
@@ -318,6 +365,9 @@ export type LookupRequestBody = z.infer<typeof LookupRequestSchema>;
 export type LookupResultBody = z.infer<typeof LookupResultSchema>;
 export type ActivationRequestBody = z.infer<typeof ActivationRequestSchema>;
 export type ActivationResultBody = z.infer<typeof ActivationResultSchema>;
+export type AccountPhoneBody = z.infer<typeof AccountPhoneSchema>;
+export type PasswordResetRequestBody = z.infer<typeof PasswordResetRequestSchema>;
+export type PasswordResetResultBody = z.infer<typeof PasswordResetResultSchema>;
 export type RegistryCategory = z.infer<typeof CategorySchema>;
 export type RegistryNonSubjectReason = z.infer<typeof NonSubjectReasonSchema>;
 export type RegistryOffice = z.infer<typeof OfficeSchema>;

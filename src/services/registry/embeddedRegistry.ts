@@ -1,8 +1,27 @@
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../../clock';
-import type { ActivationOptions, ActivationRequest, ActivationResult, IdentityQuery, LookupResult, Registry } from '../types';
+import type {
+  ActivationOptions,
+  ActivationRequest,
+  ActivationResult,
+  IdentityQuery,
+  LookupResult,
+  PasswordResetQuery,
+  PasswordResetRequest,
+  PasswordResetResult,
+  Registry,
+} from '../types';
 import { loadPeopleFile, type KnownCodes, type PeopleFileProblem } from './peopleFile';
-import { ActivationRefusedError, decideActivation, decideLookup, IdempotencyKeyReusedError, personKey, type Person } from './rules';
+import {
+  ActivationRefusedError,
+  decideActivation,
+  decideLookup,
+  decidePasswordReset,
+  IdempotencyKeyReusedError,
+  PasswordResetRefusedError,
+  personKey,
+  type Person,
+} from './rules';
 
 /** Length of the temporary password sent by SMS. */
 export const TEMPORARY_PASSWORD_LENGTH = 10;
@@ -34,8 +53,8 @@ export function generateTemporaryPassword(length = TEMPORARY_PASSWORD_LENGTH): s
 export class EmbeddedRegistry implements Registry {
   private readonly people = new Map<string, Person>();
   private readonly activatedAt = new Map<string, number>();
-  /** Answers by idempotency key, oldest first (a Map keeps insertion order). */
-  private readonly answered = new Map<string, { person: string; result: ActivationResult; at: number }>();
+  /** Answers by idempotency key, oldest first (a Map keeps insertion order); a key belongs to one operation and one person. */
+  private readonly answered = new Map<string, { operation: 'activate' | 'reset'; person: string; result: ActivationResult; at: number }>();
 
   constructor(
     people: readonly Person[],
@@ -62,21 +81,52 @@ export class EmbeddedRegistry implements Registry {
   async activateAccount(request: ActivationRequest, options: ActivationOptions = {}): Promise<ActivationResult> {
     const key = personKey(request.idType, request.idNumber);
     const now = this.clock.now();
-    this.forgetOldAnswers(now);
-    const { idempotencyKey } = options;
-    const earlier = idempotencyKey === undefined ? undefined : this.answered.get(idempotencyKey);
-    if (earlier) {
-      if (earlier.person !== key) throw new IdempotencyKeyReusedError();
-      return { ...earlier.result };
-    }
+    const earlier = this.earlierAnswer('activate', key, options.idempotencyKey, now);
+    if (earlier) return earlier;
     const person = this.people.get(key);
     const decision = decideActivation(person);
     if (decision.kind === 'refused') throw new ActivationRefusedError(decision.reason);
-    if (person?.status === 'REGISTERED') person.hasAccount = true;
+    if (person?.status === 'REGISTERED') {
+      person.hasAccount = true;
+      // The number the worker proved to hold with a code: a forgotten password goes to it, and only to it.
+      person.accountPhone = request.phone;
+    }
     this.activatedAt.set(key, now);
     const result = { registrationNumber: decision.registrationNumber, temporaryPassword: generateTemporaryPassword() };
-    if (idempotencyKey !== undefined) this.answered.set(idempotencyKey, { person: key, result, at: now });
+    this.remember('activate', key, options.idempotencyKey, result, now);
     return { ...result };
+  }
+
+  async lookUpAccountPhone(query: PasswordResetQuery): Promise<{ phone: string }> {
+    const decision = decidePasswordReset(this.people.get(personKey(query.idType, query.idNumber)), query);
+    if (decision.kind === 'refused') throw new PasswordResetRefusedError(decision.reason);
+    return { phone: decision.accountPhone };
+  }
+
+  async resetPassword(request: PasswordResetRequest, options: ActivationOptions = {}): Promise<PasswordResetResult> {
+    const key = personKey(request.idType, request.idNumber);
+    const now = this.clock.now();
+    const earlier = this.earlierAnswer('reset', key, options.idempotencyKey, now);
+    if (earlier) return earlier;
+    const decision = decidePasswordReset(this.people.get(key), request);
+    if (decision.kind === 'refused') throw new PasswordResetRefusedError(decision.reason);
+    if (decision.accountPhone !== request.phone) throw new PasswordResetRefusedError('accountPhoneChanged');
+    const result = { registrationNumber: decision.registrationNumber, temporaryPassword: generateTemporaryPassword() };
+    this.remember('reset', key, options.idempotencyKey, result, now);
+    return { ...result };
+  }
+
+  /** The first answer to this idempotency key, when it was given for the same operation and person. */
+  private earlierAnswer(operation: 'activate' | 'reset', person: string, idempotencyKey: string | undefined, now: number): ActivationResult | undefined {
+    this.forgetOldAnswers(now);
+    const earlier = idempotencyKey === undefined ? undefined : this.answered.get(idempotencyKey);
+    if (!earlier) return undefined;
+    if (earlier.person !== person || earlier.operation !== operation) throw new IdempotencyKeyReusedError();
+    return { ...earlier.result };
+  }
+
+  private remember(operation: 'activate' | 'reset', person: string, idempotencyKey: string | undefined, result: ActivationResult, now: number): void {
+    if (idempotencyKey !== undefined) this.answered.set(idempotencyKey, { operation, person, result, at: now });
   }
 
   private forgetOldAnswers(now: number): void {

@@ -23,6 +23,9 @@ import {
   type ActivationResult,
   type IdentityQuery,
   type LookupResult,
+  type PasswordResetQuery,
+  type PasswordResetRequest,
+  type PasswordResetResult,
   type Registry,
 } from '../types';
 import {
@@ -40,7 +43,13 @@ import {
   type RegistryCategory,
   type RegistryNonSubjectReason,
 } from './contract';
-import { ActivationRefusedError, normalizeIdNumber, type ActivationRefusal } from './rules';
+import {
+  ActivationRefusedError,
+  normalizeIdNumber,
+  PasswordResetRefusedError,
+  type ActivationRefusal,
+  type PasswordResetRefusal,
+} from './rules';
 
 /**
  * The registry over HTTP (contract/registry.openapi.yaml), chosen when REGISTRY_URL is set.
@@ -49,9 +58,10 @@ import { ActivationRefusedError, normalizeIdNumber, type ActivationRefusal } fro
  * breaker) rather than hand-written loops: its policies compose, are tested on their own, and
  * its breaker's half-open probing is the subtle part one gets wrong by hand.
  * - One budget per call, REGISTRY_TIMEOUT_MS, retries included: it is what the user waits for.
- * - Safe calls (look-up, GETs) are retried after a transient failure (connection refused or
- *   reset, 5xx, 429) while a retry still fits in the budget. Activation is never retried here:
- *   one user action, one activation (the user's own "1" is the retry).
+ * - Safe calls (look-up, the account phone's look-up, GETs) are retried after a transient failure
+ *   (connection refused or reset, 5xx, 429) while a retry still fits in the budget. Activation
+ *   and password reset are never retried here: one user action, one call (the user's own "1" is
+ *   the retry, with the same idempotency key).
  * - The breaker opens after consecutive failures, so a dead registry fails fast and is not
  *   hammered; after a pause one call is let through to test it.
  * - Every failure becomes a RegistryCallError, a RegistryUnavailableError: the conversation says
@@ -160,8 +170,19 @@ const REFUSALS: Partial<Record<ProblemCode, ActivationRefusal>> = {
   'not-subject': 'notSubject',
   'already-has-account': 'alreadyHasAccount',
 };
+const RESET_REFUSALS: Partial<Record<ProblemCode, PasswordResetRefusal>> = {
+  'unknown-person': 'unknownPerson',
+  'identity-mismatch': 'identityMismatch',
+  'not-subject': 'notSubject',
+  'no-account': 'noAccount',
+  'no-account-phone': 'noAccountPhone',
+  'account-phone-changed': 'accountPhoneChanged',
+};
+const RESET_PROBLEMS: ReadonlySet<ProblemCode> = new Set(Object.keys(RESET_REFUSALS) as ProblemCode[]);
 const BUSINESS_PROBLEMS: Partial<Record<OperationId, ReadonlySet<ProblemCode>>> = {
   activateAccount: new Set(['unknown-person', 'not-subject', 'already-has-account']),
+  lookUpAccountPhone: RESET_PROBLEMS,
+  resetPassword: RESET_PROBLEMS,
   findOffices: new Set(['unknown-city']),
 };
 
@@ -230,6 +251,26 @@ export class HttpRegistry implements Registry {
     });
     if (isProblemAnswer(result)) throw new ActivationRefusedError(REFUSALS[result.problem.code]!);
     return result as ActivationResult;
+  }
+
+  /** Safe (it changes nothing): retried like the look-up. */
+  async lookUpAccountPhone(query: PasswordResetQuery): Promise<{ phone: string }> {
+    const result = await this.call('lookUpAccountPhone', { body: { ...query, idNumber: normalizeIdNumber(query.idNumber) } });
+    if (isProblemAnswer(result)) throw new PasswordResetRefusedError(RESET_REFUSALS[result.problem.code]!);
+    return result as { phone: string };
+  }
+
+  /**
+   * Sent once, like an activation: a new password is one user action. The idempotency key makes
+   * the user's own retry safe when the first answer was lost (the same password comes back).
+   */
+  async resetPassword(request: PasswordResetRequest, options: ActivationOptions = {}): Promise<PasswordResetResult> {
+    const result = await this.call('resetPassword', {
+      body: { ...request, idNumber: normalizeIdNumber(request.idNumber) },
+      headers: options.idempotencyKey === undefined ? undefined : { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey },
+    });
+    if (isProblemAnswer(result)) throw new PasswordResetRefusedError(RESET_REFUSALS[result.problem.code]!);
+    return result as PasswordResetResult;
   }
 
   async listCategories(): Promise<RegistryCategory[]> {

@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { loadReferenceData } from '../../data/load';
 import { ID_TYPE_CODES, type ReferenceData } from '../../data/schemas';
+import { parseMoroccanMobile } from '../../nlu/phone';
 import type { IdTypeCode } from '../types';
 import { normalizeIdNumber, personKey, type Person } from './rules';
 
@@ -18,7 +19,13 @@ export const PEOPLE_COLUMNS = [
   'non_subject_reason',
   'category',
 ] as const;
-type Column = (typeof PEOPLE_COLUMNS)[number];
+/**
+ * Columns a file may add after DESIGN's nine: files made before them still load. `account_phone`:
+ * the mobile the Ma CNSS account was created with, the only number a forgotten password goes to.
+ */
+export const OPTIONAL_PEOPLE_COLUMNS = ['account_phone'] as const;
+const ALL_COLUMNS = [...PEOPLE_COLUMNS, ...OPTIONAL_PEOPLE_COLUMNS] as const;
+type Column = (typeof ALL_COLUMNS)[number];
 
 /** What a row is checked against: the codes of data/, so the file and the bot speak the same codes. */
 export interface KnownCodes {
@@ -120,6 +127,7 @@ function rowSchema(known: CheckedCodes) {
         }),
       non_subject_reason: code('non_subject_reason', known.nonSubjectReasons),
       category: code('category', known.categories),
+      account_phone: z.string(),
     })
     .superRefine((row, ctx) => {
       const problem = (column: Column, message: string) => ctx.addIssue({ code: 'custom', path: [column], message });
@@ -129,6 +137,12 @@ function rowSchema(known: CheckedCodes) {
         problem('id_number', `id_number does not match the ${row.id_type} pattern ${pattern.source}`);
       }
       if (row.birth_date >= row.id_expiry_date) problem('birth_date', 'birth_date must be before id_expiry_date');
+      if (row.account_phone !== '') {
+        if (!parseMoroccanMobile(row.account_phone).ok) problem('account_phone', 'account_phone is not a Moroccan mobile number');
+        else if (row.status !== 'REGISTERED' || row.has_account !== 'true') {
+          problem('account_phone', 'account_phone is for a REGISTERED person whose has_account is true');
+        }
+      }
       if (row.status === 'REGISTERED') {
         if (row.registration_number === '') {
           problem('registration_number', 'registration_number is required when status is REGISTERED');
@@ -155,6 +169,7 @@ function rowSchema(known: CheckedCodes) {
           status: 'REGISTERED',
           registrationNumber: row.registration_number,
           hasAccount: row.has_account === 'true',
+          ...(row.account_phone ? { accountPhone: (parseMoroccanMobile(row.account_phone) as { e164: string }).e164 } : {}),
         };
       }
       return {
@@ -206,17 +221,19 @@ function splitLines(text: string): { lines: string[]; problems: PeopleFileProble
 
 function columnIndexes(header: string[], line: number): Map<Column, number> {
   const where = `line ${line} (header)`;
-  const known = new Set<string>(PEOPLE_COLUMNS);
+  const known = new Set<string>(ALL_COLUMNS);
   // A file without its header starts with a person's row: say so without echoing the row.
   if (!header.some((name) => known.has(name))) {
     throw new PeopleFileError(`${where}: the header is missing, expected ${PEOPLE_COLUMNS.join(',')}`);
   }
   const unknown = header.filter((name) => !known.has(name));
-  if (unknown.length > 0) throw new PeopleFileError(`${where}: unknown column(s) ${unknown.join(', ')}`);
+  if (unknown.length > 0) {
+    throw new PeopleFileError(`${where}: unknown column(s) ${unknown.join(', ')} (columns: ${PEOPLE_COLUMNS.join(',')}, optionally ${OPTIONAL_PEOPLE_COLUMNS.join(',')})`);
+  }
   const missing = PEOPLE_COLUMNS.filter((name) => !header.includes(name));
   if (missing.length > 0) throw new PeopleFileError(`${where}: missing column(s) ${missing.join(', ')}`);
   if (new Set(header).size !== header.length) throw new PeopleFileError(`${where}: a column is repeated`);
-  return new Map(PEOPLE_COLUMNS.map((name) => [name, header.indexOf(name)]));
+  return new Map(ALL_COLUMNS.filter((name) => header.includes(name)).map((name) => [name, header.indexOf(name)]));
 }
 
 /**
@@ -245,11 +262,11 @@ export function parsePeopleCsv(text: string, known?: KnownCodes): PeopleFileResu
   const firstLineOf = new Map<string, number>();
   for (const { record, info } of rows) {
     const line = info.lines;
-    if (record.length !== PEOPLE_COLUMNS.length) {
-      problems.push({ line, reason: `expected ${PEOPLE_COLUMNS.length} fields, found ${record.length}` });
+    if (record.length !== columns.size) {
+      problems.push({ line, reason: `expected ${columns.size} fields, found ${record.length}` });
       continue;
     }
-    const raw = Object.fromEntries(PEOPLE_COLUMNS.map((name) => [name, record[columns.get(name) ?? -1] ?? '']));
+    const raw = Object.fromEntries(ALL_COLUMNS.map((name) => [name, record[columns.get(name) ?? -1] ?? '']));
     const result = schema.safeParse(raw);
     if (!result.success) {
       problems.push({ line, reason: result.error.issues.map((issue) => issue.message).join('; ') });

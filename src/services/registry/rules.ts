@@ -20,7 +20,13 @@ interface PersonIdentity {
 /** One row of a liaison body's list after CNSS processing. */
 export type Person = PersonIdentity &
   (
-    | { status: 'REGISTERED'; registrationNumber: string; hasAccount: boolean }
+    | {
+        status: 'REGISTERED';
+        registrationNumber: string;
+        hasAccount: boolean;
+        /** The phone the Ma CNSS account was created with (E.164), when the registry knows it. */
+        accountPhone?: string;
+      }
     | { status: 'NOT_SUBJECT'; nonSubjectReason: string; registrationNumber?: string }
   );
 
@@ -67,6 +73,44 @@ export function decideActivation(person: Person | undefined): ActivationDecision
   if (person.status === 'NOT_SUBJECT') return { kind: 'refused', reason: 'notSubject' };
   if (person.hasAccount) return { kind: 'refused', reason: 'alreadyHasAccount' };
   return { kind: 'activate', registrationNumber: person.registrationNumber };
+}
+
+export type PasswordResetRefusal =
+  | 'unknownPerson'
+  | 'identityMismatch'
+  | 'notSubject'
+  | 'noAccount'
+  /** The account exists but the registry holds no phone for it: only an agency can help. */
+  | 'noAccountPhone'
+  /** The phone the worker proved to hold is no longer the account's (changed in between). */
+  | 'accountPhoneChanged';
+
+export type PasswordResetDecision =
+  | { kind: 'allowed'; registrationNumber: string; accountPhone: string }
+  | { kind: 'refused'; reason: PasswordResetRefusal };
+
+/**
+ * Whether a forgotten password may be reset, and to which phone. The identity is checked as for a
+ * look-up (all of it: someone who knows a card's number must also know its dates), and the answer
+ * is only ever the number the account was created with, never one the caller names.
+ */
+export function decidePasswordReset(person: Person | undefined, query: IdentityQuery): PasswordResetDecision {
+  if (!person) return { kind: 'refused', reason: 'unknownPerson' };
+  if (person.birthDate !== query.birthDate || person.idExpiryDate !== query.idExpiryDate) {
+    return { kind: 'refused', reason: 'identityMismatch' };
+  }
+  if (person.status === 'NOT_SUBJECT') return { kind: 'refused', reason: 'notSubject' };
+  if (!person.hasAccount) return { kind: 'refused', reason: 'noAccount' };
+  if (!person.accountPhone) return { kind: 'refused', reason: 'noAccountPhone' };
+  return { kind: 'allowed', registrationNumber: person.registrationNumber, accountPhone: person.accountPhone };
+}
+
+/** Thrown when a password reset is refused: a business answer (no phone known…), not an outage. */
+export class PasswordResetRefusedError extends Error {
+  constructor(readonly reason: PasswordResetRefusal) {
+    super(`password reset refused: ${reason}`);
+    this.name = 'PasswordResetRefusedError';
+  }
 }
 
 /** Thrown when an activation is refused. A caller bug or a race (two activations), not user input. */
