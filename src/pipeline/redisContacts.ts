@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
-import { DEFAULT_KEY_PREFIX, type RedisClient } from '../state/redis';
-import { keyedId, RedisScript, stateCall } from '../state/redisHelpers';
+import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../state/redis';
+import { keyedId, RedisScript, slotTag, stateCall } from '../state/redisHelpers';
 import { DEDUPE_RETENTION_MS, type Arrival, type ContactActivity, type MessageArrivals, type MessageDedupe, type OptOuts } from './contacts';
 
 /**
@@ -13,30 +13,32 @@ import { DEDUPE_RETENTION_MS, type Arrival, type ContactActivity, type MessageAr
 export const ACTIVITY_RETENTION_MS = 25 * 60 * 60 * 1000;
 
 /**
- * `<prefix>dedupe:<MessageSid>`. The sid is Twilio's id of the message, not personal data, so it
- * is kept as is: one can then look a message up when Twilio support asks about it.
+ * `<prefix>dedupe:{tag}:<MessageSid>`, with the sender's slot tag (redisHelpers.ts slotTag): the
+ * arrival script marks it together with the sender's window and opt-out keys, which a cluster can
+ * only do within one slot. The sid is Twilio's id of the message, not personal data, so it is kept
+ * as is: one can then look a message up when Twilio support asks about it.
  */
 export class RedisMessageDedupe implements MessageDedupe {
   private readonly prefix: string;
   private readonly retentionMs: number;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     options: { prefix?: string; retentionMs?: number } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.retentionMs = options.retentionMs ?? DEDUPE_RETENTION_MS;
   }
 
-  async firstSeen(messageId: string): Promise<boolean> {
+  async firstSeen(messageId: string, contact: string): Promise<boolean> {
     // SET NX is the check and the mark in one command: two instances given the same retry at once
     // cannot both see it first.
-    const set = await stateCall(() => this.redis.set(this.keyOf(messageId), '1', { condition: 'NX', expiration: { type: 'PX', value: this.retentionMs } }));
+    const set = await stateCall(() => this.redis.set(this.keyOf(messageId, contact), '1', { condition: 'NX', expiration: { type: 'PX', value: this.retentionMs } }));
     return set === 'OK';
   }
 
-  keyOf(messageId: string): string {
-    return `${this.prefix}dedupe:${messageId}`;
+  keyOf(messageId: string, contact: string): string {
+    return `${this.prefix}dedupe:${slotTag(contact)}:${messageId}`;
   }
 
   get retention(): number {
@@ -70,7 +72,7 @@ return opted_out(1)
 `);
 
 /**
- * `<prefix>optout:<keyed hash of the contact>`, with no expiry: a STOP holds until START.
+ * `<prefix>optout:{tag}:<keyed hash of the contact>`, with no expiry: a STOP holds until START.
  *
  * The hash secret comes from the state key; if it changes (key rotation), opt-outs written under
  * the old secret would no longer be found. Pass the secrets of the older keys as
@@ -82,7 +84,7 @@ export class RedisOptOuts implements OptOuts {
   private readonly previousHashSecrets: readonly Buffer[];
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
     options: { prefix?: string; previousHashSecrets?: readonly Buffer[] } = {},
   ) {
@@ -108,12 +110,12 @@ export class RedisOptOuts implements OptOuts {
   }
 
   private key(secret: Buffer, contact: string): string {
-    return `${this.prefix}optout:${keyedId(secret, 'optout', contact)}`;
+    return `${this.prefix}optout:${slotTag(contact)}:${keyedId(secret, 'optout', contact)}`;
   }
 }
 
 /**
- * `<prefix>inbound:<keyed hash of the contact>` = the time of the last inbound message (by the
+ * `<prefix>inbound:{tag}:<keyed hash of the contact>` = the time of the last inbound message (by the
  * app's clock, as the in-memory version), kept 25 h: after that the 24 h window is closed anyway.
  */
 export class RedisContactActivity implements ContactActivity {
@@ -121,7 +123,7 @@ export class RedisContactActivity implements ContactActivity {
   private readonly retentionMs: number;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
     private readonly clock: Clock,
     options: { prefix?: string; retentionMs?: number } = {},
@@ -146,12 +148,13 @@ export class RedisContactActivity implements ContactActivity {
   }
 
   private keyOf(contact: string): string {
-    return `${this.prefix}inbound:${keyedId(this.hashSecret, 'inbound', contact)}`;
+    return `${this.prefix}inbound:${slotTag(contact)}:${keyedId(this.hashSecret, 'inbound', contact)}`;
   }
 }
 
 /*
- * KEYS: the dedupe key, the inbound key, then the opt-out keys (current secret first).
+ * KEYS: the dedupe key, the inbound key, then the opt-out keys (current secret first): all with the
+ * contact's slot tag, so the script runs on a cluster too.
  * ARGV: dedupe retention ms, '1' to record the inbound time (WhatsApp) else '0', that time, its retention ms.
  * Returns { first seen 0|1, opted out 0|1 }.
  */
@@ -168,13 +171,13 @@ return { 1, opted_out(3) }
  */
 export class RedisArrivals implements MessageArrivals {
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly stores: { dedupe: RedisMessageDedupe; contacts: RedisContactActivity; optOuts: RedisOptOuts },
   ) {}
 
   async arrive(message: { id: string; channel: 'whatsapp' | 'sms'; contact: string }): Promise<Arrival> {
     const inbound = this.stores.contacts.inboundEntry(message.contact);
-    const keys = [this.stores.dedupe.keyOf(message.id), inbound.key, ...this.stores.optOuts.allKeys(message.contact)];
+    const keys = [this.stores.dedupe.keyOf(message.id, message.contact), inbound.key, ...this.stores.optOuts.allKeys(message.contact)];
     const args = [this.stores.dedupe.retention, message.channel === 'whatsapp' ? '1' : '0', inbound.value, inbound.retentionMs];
     const [firstSeen, optedOut] = (await ARRIVE.run(this.redis, keys, args)) as [number, number];
     return { firstSeen: firstSeen === 1, optedOut: optedOut === 1 };

@@ -27,19 +27,19 @@ describe('RedisMessageDedupe', () => {
   it('sees a message first once, whichever instance gets it, and keeps the mark for the retention', async () => {
     const one = new RedisMessageDedupe(a, { prefix });
     const two = new RedisMessageDedupe(b, { prefix });
-    const results = await Promise.all([one.firstSeen('SM0001'), two.firstSeen('SM0001'), one.firstSeen('SM0001')]);
+    const results = await Promise.all([one.firstSeen('SM0001', CONTACT), two.firstSeen('SM0001', CONTACT), one.firstSeen('SM0001', CONTACT)]);
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await two.firstSeen('SM0002')).toBe(true);
-    const ttl = await a.pTTL(`${prefix}dedupe:SM0001`);
+    expect(await two.firstSeen('SM0002', '+212600000000')).toBe(true);
+    const ttl = await a.pTTL(one.keyOf('SM0001', CONTACT));
     expect(ttl).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
     expect(ttl).toBeLessThanOrEqual(DEDUPE_RETENTION_MS);
   });
 
   it('forgets a message after the retention', async () => {
     const dedupe = new RedisMessageDedupe(a, { prefix, retentionMs: 50 });
-    expect(await dedupe.firstSeen('SM0003')).toBe(true);
+    expect(await dedupe.firstSeen('SM0003', '+212600000000')).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(await dedupe.firstSeen('SM0003')).toBe(true);
+    expect(await dedupe.firstSeen('SM0003', '+212600000000')).toBe(true);
   });
 });
 
@@ -114,7 +114,7 @@ describe('RedisArrivals: dedupe, the 24-hour window and the opt-out check in one
     clock.advance(5_000);
     expect(await one.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: false, optedOut: false });
     expect(await storesA.contacts.lastInboundAt(SENDER)).toBe(clock.now() - 5_000);
-    expect(await a.pTTL(`${prefix}dedupe:SM1002`)).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
+    expect(await a.pTTL(storesA.dedupe.keyOf('SM1002', SENDER))).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
 
     await storesA.optOuts.optOut(SENDER);
     expect(await two.arrive({ id: 'SM1003', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true });
@@ -141,7 +141,7 @@ describe('when Redis cannot answer', () => {
     const error = await new RedisOptOuts(gone, hashSecret, { prefix }).isOptedOut(CONTACT).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateUnavailableError);
     expect((error as Error).cause).toBeInstanceOf(Error);
-    await expect(new RedisMessageDedupe(gone, { prefix }).firstSeen('SM0009')).rejects.toBeInstanceOf(StateUnavailableError);
+    await expect(new RedisMessageDedupe(gone, { prefix }).firstSeen('SM0009', '+212600000000')).rejects.toBeInstanceOf(StateUnavailableError);
     await expect(new RedisContactActivity(gone, hashSecret, new ManualClock(), { prefix }).recordInbound(CONTACT)).rejects.toBeInstanceOf(StateUnavailableError);
     const clock = new ManualClock();
     const arrivals = new RedisArrivals(gone, {
