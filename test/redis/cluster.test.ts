@@ -144,3 +144,22 @@ describe('what the cluster holds', () => {
     }
   }, 60_000);
 });
+
+describe('a cluster with passwords', () => {
+  it('REDIS_PASSWORD: conversations go through; without it, /readyz says state is not ready', async () => {
+    const guarded = await startCluster({ password: 'cluster-secret' });
+    const started: TwilioTestServer[] = [];
+    try {
+      const guardedEnv = { ...guarded.env, STATE_ENCRYPTION_KEY: K1, REDIS_KEY_PREFIX: newTestPrefix() };
+      const server = await startTwilioServer({ env: { ...guardedEnv, REDIS_PASSWORD: 'cluster-secret' }, clock, registry });
+      started.push(server);
+      expect((await converse([server], '+212683000001', OUTCOME_A_FR)).retries).toBe(0);
+      const locked = await startTwilioServer({ env: guardedEnv, clock, registry, waitForRedis: false });
+      started.push(locked);
+      expect(await locked.app.isStateReady()).toBe(false);
+    } finally {
+      await Promise.all(started.map((server) => server.close()));
+      await guarded.stop();
+    }
+  }, 120_000);
+});

@@ -75,3 +75,20 @@ it('the primary killed in the middle of 20 conversations: every one completes, n
   // The conversations go on with the new primary: /readyz says so too.
   expect(await servers[0]!.app.isStateReady()).toBe(true);
 }, 180_000);
+
+it('passwords on the data nodes (REDIS_PASSWORD) and on the sentinels (REDIS_SENTINEL_PASSWORD): conversations go through; without them, /readyz says state is not ready', async () => {
+  const guarded = await startSentinelSet({ password: 'data-nodes-secret', sentinelPassword: 'sentinels-secret' });
+  const started: TwilioTestServer[] = [];
+  try {
+    const env = { ...guarded.env, STATE_ENCRYPTION_KEY, REDIS_KEY_PREFIX: newTestPrefix() };
+    const server = await startTwilioServer({ env: { ...env, REDIS_PASSWORD: 'data-nodes-secret', REDIS_SENTINEL_PASSWORD: 'sentinels-secret' }, clock, registry });
+    started.push(server);
+    expect((await converse([server], '+212673000001', OUTCOME_A_FR)).retries).toBe(0);
+    const locked = await startTwilioServer({ env: { ...env, REDIS_SENTINEL_PASSWORD: 'sentinels-secret' }, clock, registry, waitForRedis: false });
+    started.push(locked);
+    expect(await locked.app.isStateReady()).toBe(false);
+  } finally {
+    await Promise.all(started.map((server) => server.close()));
+    await guarded.stop();
+  }
+}, 90_000);

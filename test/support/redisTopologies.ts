@@ -55,6 +55,10 @@ export interface SentinelSet {
 
 export interface SentinelSetOptions {
   masterName?: string;
+  /** requirepass of the data nodes (masterauth too, and the sentinels' auth-pass). */
+  password?: string;
+  /** requirepass of the sentinels. */
+  sentinelPassword?: string;
   replicas?: number;
   sentinels?: number;
   /**
@@ -80,6 +84,8 @@ export interface ClusterSet {
 }
 
 export interface ClusterOptions {
+  /** requirepass and masterauth of every node. */
+  password?: string;
   primaries?: number;
   replicasPerPrimary?: number;
 }
@@ -123,8 +129,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** One command on a fresh connection, closed at once. */
-export async function redisCommand(node: HostPort, args: string[], timeoutMs = 3000): Promise<unknown> {
-  const client = createClient({ socket: { host: node.host, port: node.port, connectTimeout: timeoutMs, reconnectStrategy: false } });
+export async function redisCommand(node: HostPort & { password?: string }, args: string[], timeoutMs = 3000): Promise<unknown> {
+  const client = createClient({ ...(node.password ? { password: node.password } : {}), socket: { host: node.host, port: node.port, connectTimeout: timeoutMs, reconnectStrategy: false } });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -134,11 +140,12 @@ export async function redisCommand(node: HostPort, args: string[], timeoutMs = 3
   }
 }
 
-function redisProcess(port: number, args: string[], directory: string): RedisProcess {
+function redisProcess(port: number, args: string[], directory: string, password?: string): RedisProcess {
   let child: ChildProcess | undefined;
-  const node: RedisProcess = {
+  const node: RedisProcess & { password?: string } = {
     host: HOST,
     port,
+    password,
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
@@ -168,8 +175,9 @@ function redisProcess(port: number, args: string[], directory: string): RedisPro
   return node;
 }
 
-function dataNodeArgs(port: number, directory: string): string[] {
-  return ['--port', String(port), '--bind', HOST, '--dir', directory, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+function dataNodeArgs(port: number, directory: string, password?: string): string[] {
+  const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
+  return [...auth, '--port', String(port), '--bind', HOST, '--dir', directory, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
     // A replica's first sync starts at once (5 s of waiting by default).
     '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--logfile', join(directory, `redis-${port}.log`)];
 }
@@ -207,10 +215,10 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
     const ports = await Promise.all(Array.from({ length: replicaCount + 1 }, () => freePort()));
     const primaryPort = ports[0]!;
     for (const [index, port] of ports.entries()) {
-      const args = dataNodeArgs(port, directory);
+      const args = dataNodeArgs(port, directory, options.password);
       if (index > 0) args.push('--replicaof', HOST, String(primaryPort));
       if (options.minReplicasToWrite) args.push('--min-replicas-to-write', String(options.minReplicasToWrite), '--min-replicas-max-lag', '10');
-      nodes.push(redisProcess(port, args, directory));
+      nodes.push(redisProcess(port, args, directory, options.password));
     }
     await Promise.all(nodes.map((node) => node.restart()));
     await waitFor('the replicas in sync', () => replicatedPrimary(nodes[0]!, replicaCount));
@@ -229,10 +237,12 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
           `sentinel down-after-milliseconds ${masterName} 1000`,
           `sentinel failover-timeout ${masterName} 10000`,
           `sentinel parallel-syncs ${masterName} 1`,
+          ...(options.password ? [`sentinel auth-pass ${masterName} ${options.password}`] : []),
+          ...(options.sentinelPassword ? [`requirepass ${options.sentinelPassword}`] : []),
           '',
         ].join('\n'),
       );
-      sentinels.push(redisProcess(port, [conf, '--sentinel'], directory));
+      sentinels.push(redisProcess(port, [conf, '--sentinel'], directory, options.sentinelPassword));
     }
     await Promise.all(sentinels.map((sentinel) => sentinel.restart()));
     await waitFor('the sentinels to know every replica and each other', async () => {
@@ -323,16 +333,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const ports = await Promise.all(Array.from({ length: primaryCount * (1 + replicasPer) }, () => freePort()));
     for (const port of ports) {
       const args = [
-        ...dataNodeArgs(port, directory),
+        ...dataNodeArgs(port, directory, options.password),
         '--cluster-enabled', 'yes',
         '--cluster-config-file', join(directory, `nodes-${port}.conf`),
         // Failure detection in about a second: the failover tests stay short.
         '--cluster-node-timeout', '1000',
       ];
-      nodes.push(redisProcess(port, args, directory));
+      nodes.push(redisProcess(port, args, directory, options.password));
     }
     await Promise.all(nodes.map((node) => node.restart()));
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicasPer), '--cluster-yes'], {
+    const created = spawnSync('redis-cli', [...(options.password ? ['-a', options.password, '--no-auth-warning'] : []), '--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicasPer), '--cluster-yes'], {
       encoding: 'utf8',
       timeout: 60_000,
     });
