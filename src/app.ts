@@ -294,7 +294,7 @@ function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?:
   const prefix = config.REDIS_KEY_PREFIX;
   const contactStores = {
     dedupe: new RedisMessageDedupe(redis, { prefix }),
-    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets }),
+    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets, untaggedNames: config.redisTopology.kind !== 'cluster' }),
     contacts: new RedisContactActivity(redis, keys.hashSecret, clock, { prefix }),
   };
   return {

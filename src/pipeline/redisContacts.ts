@@ -82,14 +82,21 @@ return opted_out(1)
 export class RedisOptOuts implements OptOuts {
   private readonly prefix: string;
   private readonly previousHashSecrets: readonly Buffer[];
+  private readonly untaggedNames: boolean;
 
+  /**
+   * `untaggedNames`: also look under the names of the versions before slot tags
+   * (`<prefix>optout:<keyed hash>`), and move what is found there: a STOP said before the upgrade
+   * holds after it. Not on a cluster (those names are in other slots; no cluster ran that version).
+   */
   constructor(
     private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
-    options: { prefix?: string; previousHashSecrets?: readonly Buffer[] } = {},
+    options: { prefix?: string; previousHashSecrets?: readonly Buffer[]; untaggedNames?: boolean } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.previousHashSecrets = options.previousHashSecrets ?? [];
+    this.untaggedNames = options.untaggedNames ?? false;
   }
 
   async optOut(contact: string): Promise<void> {
@@ -104,9 +111,11 @@ export class RedisOptOuts implements OptOuts {
     return (await IS_OPTED_OUT.run(this.redis, this.allKeys(contact), [])) === 1;
   }
 
-  /** The contact's key under the current secret, then under each older one. */
+  /** The contact's key under the current secret, then under each older one (then the untagged names). */
   allKeys(contact: string): string[] {
-    return [this.hashSecret, ...this.previousHashSecrets].map((secret) => this.key(secret, contact));
+    const secrets = [this.hashSecret, ...this.previousHashSecrets];
+    const tagged = secrets.map((secret) => this.key(secret, contact));
+    return this.untaggedNames ? [...tagged, ...secrets.map((secret) => `${this.prefix}optout:${keyedId(secret, 'optout', contact)}`)] : tagged;
   }
 
   private key(secret: Buffer, contact: string): string {

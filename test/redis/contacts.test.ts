@@ -3,6 +3,7 @@ import { DEDUPE_RETENTION_MS } from '../../src/pipeline/contacts';
 import { ACTIVITY_RETENTION_MS, RedisArrivals, RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from '../../src/pipeline/redisContacts';
 import { ephemeralStateKeys } from '../../src/state/keys';
 import { StateUnavailableError, type RedisClient } from '../../src/state/redis';
+import { keyedId } from '../../src/state/redisHelpers';
 import { closeTestClient, connectTestClient, deleteKeys, listKeys, newTestPrefix } from '../support/redis';
 
 const CONTACT = '+212612345678';
@@ -69,6 +70,18 @@ describe('RedisOptOuts', () => {
     expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(CONTACT)).toBe(true);
     await rotated.optIn(CONTACT);
     expect(await rotated.isOptedOut(CONTACT)).toBe(false);
+  });
+
+  it('finds an opt-out under its name from before slot tags, and moves it under the tagged one', async () => {
+    const contact = '+212612340001';
+    await a.set(`${prefix}optout:${keyedId(hashSecret, 'optout', contact)}`, '1');
+    expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(contact)).toBe(false);
+    const upgraded = new RedisOptOuts(a, hashSecret, { prefix, untaggedNames: true });
+    expect(await upgraded.isOptedOut(contact)).toBe(true);
+    expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(contact)).toBe(true);
+    expect((await listKeys(a, prefix)).filter((k) => k.includes(':optout:') && !k.includes('{'))).toEqual([]);
+    await upgraded.optIn(contact);
+    expect(await upgraded.isOptedOut(contact)).toBe(false);
   });
 });
 
