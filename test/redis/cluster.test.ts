@@ -6,7 +6,7 @@ import { FakeTwilio } from '../support/fakeTwilio';
 import { concurrentConversations, converse, OUTCOME_A_FR } from '../support/haConversations';
 import { expectNoPersonalData, scanForPersonalData, secretsInSms } from '../support/personalDataScan';
 import { newTestPrefix } from '../support/redis';
-import { startCluster, type ClusterSet } from '../support/redisTopologies';
+import { aclUserFor, startCluster, type ClusterSet } from '../support/redisTopologies';
 import { sampleRegistry, SMS_FROM, startTwilioServer, statusForm, type TwilioTestServer } from '../support/twilioServer';
 
 /**
@@ -146,12 +146,14 @@ describe('what the cluster holds', () => {
 });
 
 describe('a cluster with passwords', () => {
-  it('REDIS_PASSWORD: conversations go through; without it, /readyz says state is not ready', async () => {
+  it('an ACL user (REDIS_USERNAME, REDIS_PASSWORD, as docs/redis.md sets it up): conversations go through; without it, /readyz says state is not ready', async () => {
     const guarded = await startCluster({ password: 'cluster-secret' });
     const started: TwilioTestServer[] = [];
     try {
-      const guardedEnv = { ...guarded.env, STATE_ENCRYPTION_KEY: K1, REDIS_KEY_PREFIX: newTestPrefix() };
-      const server = await startTwilioServer({ env: { ...guardedEnv, REDIS_PASSWORD: 'cluster-secret' }, clock, registry });
+      const guardedPrefix = newTestPrefix();
+      for (const node of guarded.nodes) await node.command(aclUserFor(guardedPrefix));
+      const guardedEnv = { ...guarded.env, STATE_ENCRYPTION_KEY: K1, REDIS_KEY_PREFIX: guardedPrefix };
+      const server = await startTwilioServer({ env: { ...guardedEnv, REDIS_USERNAME: 'tasjil', REDIS_PASSWORD: 'tasjil-secret' }, clock, registry });
       started.push(server);
       expect((await converse([server], '+212683000001', OUTCOME_A_FR)).retries).toBe(0);
       const locked = await startTwilioServer({ env: guardedEnv, clock, registry, waitForRedis: false });

@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/clock';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { concurrentConversations, converse, OUTCOME_A_FR } from '../support/haConversations';
 import { newTestPrefix } from '../support/redis';
-import { startSentinelSet, type SentinelSet } from '../support/redisTopologies';
+import { aclUserFor, startSentinelSet, type SentinelSet } from '../support/redisTopologies';
 import { sampleRegistry, startTwilioServer, type TwilioTestServer } from '../support/twilioServer';
 
 /**
@@ -76,12 +76,14 @@ it('the primary killed in the middle of 20 conversations: every one completes, n
   expect(await servers[0]!.app.isStateReady()).toBe(true);
 }, 180_000);
 
-it('passwords on the data nodes (REDIS_PASSWORD) and on the sentinels (REDIS_SENTINEL_PASSWORD): conversations go through; without them, /readyz says state is not ready', async () => {
+it('an ACL user on the data nodes (REDIS_USERNAME, REDIS_PASSWORD, as docs/redis.md sets it up) and a password on the sentinels (REDIS_SENTINEL_PASSWORD): conversations go through; without them, /readyz says state is not ready', async () => {
   const guarded = await startSentinelSet({ password: 'data-nodes-secret', sentinelPassword: 'sentinels-secret' });
   const started: TwilioTestServer[] = [];
   try {
-    const env = { ...guarded.env, STATE_ENCRYPTION_KEY, REDIS_KEY_PREFIX: newTestPrefix() };
-    const server = await startTwilioServer({ env: { ...env, REDIS_PASSWORD: 'data-nodes-secret', REDIS_SENTINEL_PASSWORD: 'sentinels-secret' }, clock, registry });
+    const prefix = newTestPrefix();
+    for (const node of guarded.nodes) await node.command(aclUserFor(prefix));
+    const env = { ...guarded.env, STATE_ENCRYPTION_KEY, REDIS_KEY_PREFIX: prefix };
+    const server = await startTwilioServer({ env: { ...env, REDIS_USERNAME: 'tasjil', REDIS_PASSWORD: 'tasjil-secret', REDIS_SENTINEL_PASSWORD: 'sentinels-secret' }, clock, registry });
     started.push(server);
     expect((await converse([server], '+212673000001', OUTCOME_A_FR)).retries).toBe(0);
     const locked = await startTwilioServer({ env: { ...env, REDIS_SENTINEL_PASSWORD: 'sentinels-secret' }, clock, registry, waitForRedis: false });

@@ -96,6 +96,14 @@ process.once('exit', () => {
   for (const child of STARTED) child.kill('SIGKILL');
 });
 
+/**
+ * ACL SETUSER for the user docs/redis.md recommends: user `tasjil`, password `tasjil-secret`, its
+ * keys under `prefix` only, every command but the dangerous ones (FLUSHALL, CONFIG, KEYS…).
+ */
+export function aclUserFor(prefix: string): string[] {
+  return ['ACL', 'SETUSER', 'tasjil', 'on', '>tasjil-secret', `~${prefix}*`, 'resetchannels', '+@all', '-@dangerous'];
+}
+
 /** A port nobody listens on now (the OS picks it). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
