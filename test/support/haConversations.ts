@@ -96,22 +96,23 @@ function lateRepliesTo(server: TwilioTestServer, phone: string): string[] {
 }
 
 /**
- * `count` conversations at once, each on its own number (`+2126<prefix><nn>`), calling
- * `during(progress)` once `startAfterSteps` steps are done in all; resolves when every
- * conversation is done, with their results and whether `during` ran while they were still going.
+ * `count` conversations at once, each on its own number (`+2126<prefix><nn>`), calling `during()`
+ * once `startAfterSteps` steps are done in all; resolves when every conversation is done, with
+ * their results and how many steps were completed after `during` began (more than 0: it ran while
+ * they were still going).
  */
 export async function concurrentConversations(
   servers: TwilioTestServer[],
   options: { count: number; numberPrefix: string; startAfterSteps: number; during: () => Promise<void>; script?: readonly (readonly [string, string])[] },
 ): Promise<{ results: ConversationResult[]; stepsAfterDuring: number }> {
   let steps = 0;
-  let duringDone = false;
+  let duringBegan = false;
   let stepsAfterDuring = 0;
   let startDuring: () => void = () => undefined;
   const reached = new Promise<void>((resolve) => (startDuring = resolve));
   const onStep = () => {
     steps++;
-    if (duringDone) stepsAfterDuring++;
+    if (duringBegan) stepsAfterDuring++;
     if (steps >= options.startAfterSteps) startDuring();
   };
   const conversations = Array.from({ length: options.count }, (_, i) =>
@@ -119,8 +120,8 @@ export async function concurrentConversations(
   );
   const settled = Promise.allSettled(conversations);
   await Promise.race([reached, settled]);
+  duringBegan = true;
   await options.during();
-  duringDone = true;
   const outcomes = await settled;
   const failures = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected').map((outcome) => String(outcome.reason));
   if (failures.length > 0) throw new Error(`${failures.length} of ${options.count} conversations went wrong:\n\n${failures.join('\n\n')}`);

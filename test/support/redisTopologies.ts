@@ -242,7 +242,8 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
           `dir ${directory}`,
           `logfile ${join(directory, `sentinel-${port}.log`)}`,
           `sentinel monitor ${masterName} ${HOST} ${primaryPort} ${quorum}`,
-          `sentinel down-after-milliseconds ${masterName} 1000`,
+          // Short, but not so short that a loaded machine's pause looks like a dead primary.
+          `sentinel down-after-milliseconds ${masterName} 2000`,
           `sentinel failover-timeout ${masterName} 10000`,
           `sentinel parallel-syncs ${masterName} 1`,
           ...(options.password ? [`sentinel auth-pass ${masterName} ${options.password}`] : []),
@@ -344,8 +345,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         ...dataNodeArgs(port, directory, options.password),
         '--cluster-enabled', 'yes',
         '--cluster-config-file', join(directory, `nodes-${port}.conf`),
-        // Failure detection in about a second: the failover tests stay short.
-        '--cluster-node-timeout', '1000',
+        // Failure detection in seconds, not the default 15: the failover tests stay short; not
+        // shorter, so that a loaded machine's pause does not look like a dead primary.
+        '--cluster-node-timeout', '2000',
       ];
       nodes.push(redisProcess(port, args, directory, options.password));
     }
