@@ -62,7 +62,7 @@ import { SimulatorFeed } from './simulator/feed';
 import { SimulatorAwareOtpService, SimulatorAwareSmsSender } from './simulator/routing';
 import { ExpiringMemoryStorage } from './state/expiringMemoryStorage';
 import { ephemeralStateKeys, type StateKeys } from './state/keys';
-import { createRedis, type RedisClient } from './state/redis';
+import { createRedis, type RedisConnection } from './state/redis';
 import { stateCall } from './state/redisHelpers';
 import { RedisStorage } from './state/redisStorage';
 import { VersionedConversationState } from './state/versionedConversationState';
@@ -77,13 +77,13 @@ export interface App {
   /** Development outbox: SMS (and late chat replies) when Twilio is not configured. */
   outbox: DevOutbox;
   delivery: DeliveryTracker;
-  /** Conversation state: ExpiringMemoryStorage, or RedisStorage with REDIS_URL. */
+  /** Conversation state: ExpiringMemoryStorage, or RedisStorage with a Redis (config.redisTopology). */
   storage: Storage;
   /** The bot's state over `storage`: saves with the version read, so a stale save is refused. */
   conversationState: VersionedConversationState;
   queue: TurnQueue;
-  /** With REDIS_URL: the connection every shared store uses. */
-  redis?: RedisClient;
+  /** With a Redis (one server, Sentinel or Cluster): the connection every shared store uses. */
+  redis?: RedisConnection;
   bot: TasjilBot;
   /** Every chat message after its provider's transport: where another SMS gateway plugs in. */
   chat: MessagePipeline;
@@ -305,19 +305,20 @@ interface Stores {
   arrivals: MessageArrivals;
   delivery: DeliveryTracker;
   lookupGuard: LookupGuard;
-  redis?: RedisClient;
+  redis?: RedisConnection;
   /** Keys and the keyed-hash secret of everything kept in Redis. */
   keys?: StateKeys;
 }
 
 /**
- * Without REDIS_URL everything stays in memory (one instance). With it, every store that a
- * second instance must see is in Redis under REDIS_KEY_PREFIX: conversation state (encrypted,
+ * Without a Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) everything stays in memory
+ * (one instance). With one, every store that a second instance must see is in Redis under
+ * REDIS_KEY_PREFIX (docs/redis.md): conversation state (encrypted,
  * versioned), the turn queue, MessageSid dedupe, opt-outs, the 24-hour window, delivery reports,
  * mismatch counts, and (createSenders) OTP codes and send limits.
  */
 function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?: number): Stores {
-  if (!config.REDIS_URL) {
+  if (!config.redisTopology) {
     const contactStores = { dedupe: new InMemoryMessageDedupe(clock), optOuts: new InMemoryOptOuts(), contacts: new InMemoryContactActivity(clock) };
     return {
       storage: new ExpiringMemoryStorage(config.CONVERSATION_TTL_SECONDS, clock),
@@ -331,11 +332,11 @@ function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?:
   // Outside production a missing key gets a random one per process (config refuses that in production).
   const keys = config.stateKeys ?? ephemeralStateKeys();
   if (!config.stateKeys) log.warn({ event: 'state.ephemeral_key' }, 'no STATE_ENCRYPTION_KEY: Redis state is readable by this process only');
-  const redis = createRedis(config.REDIS_URL, log);
+  const redis = createRedis(config.redisTopology, log);
   const prefix = config.REDIS_KEY_PREFIX;
   const contactStores = {
     dedupe: new RedisMessageDedupe(redis, { prefix }),
-    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets }),
+    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets, untaggedNames: config.redisTopology.kind !== 'cluster' }),
     contacts: new RedisContactActivity(redis, keys.hashSecret, clock, { prefix }),
   };
   return {

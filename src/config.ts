@@ -56,10 +56,19 @@ const hostPortList = z
   .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
   .pipe(
     z
-      .array(z.string().regex(/^[0-9A-Za-z.-]{1,253}:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'host:port items, comma-separated, e.g. 10.0.0.1:26379,10.0.0.2:26379'))
+      .array(
+        z
+          .string()
+          .regex(/^[0-9A-Za-z.-]{1,253}:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'host:port items, comma-separated, e.g. 10.0.0.1:26379,10.0.0.2:26379')
+          .refine((item) => !/:\d+$/.test(item) || portInRange(item.slice(item.lastIndexOf(':') + 1)), 'ports from 1 to 65535'),
+      )
       .min(1),
   )
   .transform((items) => items.map(parseHostPort));
+
+function portInRange(port: string): boolean {
+  return Number(port) >= 1 && Number(port) <= 65535;
+}
 
 export interface HostPort {
   host: string;
@@ -194,7 +203,8 @@ export const DEFAULT_PEOPLE_FILE = join(REPO_ROOT, 'data', 'sample-people.csv');
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    // A list's items are named by the variable alone (REDIS_SENTINELS, not REDIS_SENTINELS.0), once per message.
+    throw new ConfigError([...new Set(parsed.error.issues.map((i) => `${String(i.path[0] ?? '')}: ${i.message}`))]);
   }
   const raw = parsed.data;
   const problems: string[] = [];

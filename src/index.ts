@@ -27,7 +27,7 @@ function main(): void {
     );
     if (!config.MicrosoftAppId) log.warn({ event: 'botframework.local_only' }, 'no MicrosoftAppId: /api/messages serves loopback callers only');
     if (!config.TWILIO_AUTH_TOKEN) log.warn({ event: 'twilio.unsigned' }, 'no TWILIO_AUTH_TOKEN: unsigned Twilio webhooks are accepted (development only)');
-    log.info({ event: 'state.mode', mode: config.redisTopology?.kind ?? 'memory' }, config.redisTopology ? 'state in Redis, shared by every instance' : 'state in memory (one instance)');
+    log.info({ event: 'state.mode', mode: config.redisTopology ? 'redis' : 'memory', topology: config.redisTopology?.kind }, config.redisTopology ? 'state in Redis, shared by every instance' : 'state in memory (one instance)');
     if (config.isProduction && !config.METRICS_TOKEN) log.warn({ event: 'metrics.open' }, 'no METRICS_TOKEN: GET /metrics answers anyone who reaches it; restrict it at the ingress');
     if (config.simulatorEnabled) {
       const simulator = `http://localhost:${config.PORT}/simulator`;

@@ -135,3 +135,66 @@ describe('configuration', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual(expect.arrayContaining([expect.stringMatching(/^STATE_ENCRYPTION_KEY: required in production/)]));
   });
 });
+
+describe('the Redis topology', () => {
+  it('none: state in memory', () => {
+    expect(loadConfig({}).redisTopology).toBeUndefined();
+  });
+
+  it('REDIS_URL: one server, credentials and TLS in the URL', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://tasjil:secret@redis.internal:6380' }).redisTopology).toEqual({ kind: 'single', url: 'rediss://tasjil:secret@redis.internal:6380' });
+  });
+
+  it('REDIS_SENTINELS and REDIS_SENTINEL_MASTER: the sentinels, the master name, the passwords of the data nodes and of the sentinels', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: '10.0.0.1:26379, sentinel-2.internal:26379,[fd00::3]:26380',
+      REDIS_SENTINEL_MASTER: 'tasjil',
+      REDIS_USERNAME: 'tasjil',
+      REDIS_PASSWORD: 'data-secret',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+      REDIS_TLS: 'true',
+    });
+    expect(config.redisTopology).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: 'sentinel-2.internal', port: 26379 },
+        { host: 'fd00::3', port: 26380 },
+      ],
+      masterName: 'tasjil',
+      username: 'tasjil',
+      password: 'data-secret',
+      sentinelPassword: 'sentinel-secret',
+      tls: true,
+    });
+  });
+
+  it('REDIS_CLUSTER_NODES: some nodes of the cluster (the client learns the rest), without TLS by default', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.1.1:6379,10.0.1.2:6379', REDIS_PASSWORD: 'p' }).redisTopology).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.1.1', port: 6379 },
+        { host: '10.0.1.2', port: 6379 },
+      ],
+      username: undefined,
+      password: 'p',
+      tls: false,
+    });
+  });
+
+  it.each([
+    [{ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' }, 'REDIS_URL, REDIS_CLUSTER_NODES'],
+    [{ REDIS_SENTINELS: 'a:26379', REDIS_CLUSTER_NODES: 'b:6379', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINELS, REDIS_CLUSTER_NODES'],
+    [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINEL_MASTER'],
+    [{ REDIS_SENTINEL_MASTER: 'tasjil' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 'a', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 'a:70000', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINELS'],
+    [{ REDIS_CLUSTER_NODES: 'a:6379,redis://b:6379' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: ' , ' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'no spaces please' }, 'REDIS_SENTINEL_MASTER'],
+    [{ REDIS_URL: 'redis://a:6379', REDIS_PASSWORD: 'p' }, 'REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS'],
+    [{ REDIS_CLUSTER_NODES: 'a:6379', REDIS_TLS: 'yes' }, 'REDIS_TLS'],
+  ])('a wrong combination stops the start, naming the variables: %o', (env, variables) => {
+    expect(problemsOf(env).some((problem) => problem.startsWith(`${variables}:`))).toBe(true);
+  });
+});

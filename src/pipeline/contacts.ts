@@ -7,8 +7,11 @@ import type { Clock } from '../clock';
 
 /** Twilio retries a webhook it did not get an answer to in time: a message is handled once. */
 export interface MessageDedupe {
-  /** True the first time `messageId` is seen (within the retention), false afterwards. */
-  firstSeen(messageId: string): Promise<boolean>;
+  /**
+   * True the first time `messageId` is seen (within the retention), false afterwards. `contact`,
+   * the sender, places the mark next to the sender's other keys (Redis Cluster slots).
+   */
+  firstSeen(messageId: string, contact: string): Promise<boolean>;
 }
 
 /** Numbers that said STOP: they get no message until they say START (or Twilio reports 21610). */
@@ -58,7 +61,7 @@ export class SeparateArrivals implements MessageArrivals {
   constructor(private readonly stores: { dedupe: MessageDedupe; contacts: ContactActivity; optOuts: OptOuts }) {}
 
   async arrive(message: ArrivingMessage): Promise<Arrival> {
-    if (!(await this.stores.dedupe.firstSeen(message.id))) return { firstSeen: false, optedOut: false, optedBackIn: false };
+    if (!(await this.stores.dedupe.firstSeen(message.id, message.contact))) return { firstSeen: false, optedOut: false, optedBackIn: false };
     // The 24-hour window is WhatsApp's: an SMS from the same number does not open it.
     if (message.channel === 'whatsapp') await this.stores.contacts.recordInbound(message.contact);
     const optedOut = await this.stores.optOuts.isOptedOut(message.contact);

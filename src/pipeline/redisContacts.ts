@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
-import { DEFAULT_KEY_PREFIX, type RedisClient } from '../state/redis';
-import { keyedId, RedisScript, stateCall } from '../state/redisHelpers';
+import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../state/redis';
+import { keyedId, RedisScript, slotTag, stateCall } from '../state/redisHelpers';
 import { DEDUPE_RETENTION_MS, type Arrival, type ArrivingMessage, type ContactActivity, type MessageArrivals, type MessageDedupe, type OptOuts } from './contacts';
 
 /**
@@ -13,30 +13,32 @@ import { DEDUPE_RETENTION_MS, type Arrival, type ArrivingMessage, type ContactAc
 export const ACTIVITY_RETENTION_MS = 25 * 60 * 60 * 1000;
 
 /**
- * `<prefix>dedupe:<MessageSid>`. The sid is Twilio's id of the message, not personal data, so it
- * is kept as is: one can then look a message up when Twilio support asks about it.
+ * `<prefix>dedupe:{tag}:<MessageSid>`, with the sender's slot tag (redisHelpers.ts slotTag): the
+ * arrival script marks it together with the sender's window and opt-out keys, which a cluster can
+ * only do within one slot. The sid is Twilio's id of the message, not personal data, so it is kept
+ * as is: one can then look a message up when Twilio support asks about it.
  */
 export class RedisMessageDedupe implements MessageDedupe {
   private readonly prefix: string;
   private readonly retentionMs: number;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     options: { prefix?: string; retentionMs?: number } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.retentionMs = options.retentionMs ?? DEDUPE_RETENTION_MS;
   }
 
-  async firstSeen(messageId: string): Promise<boolean> {
+  async firstSeen(messageId: string, contact: string): Promise<boolean> {
     // SET NX is the check and the mark in one command: two instances given the same retry at once
     // cannot both see it first.
-    const set = await stateCall(() => this.redis.set(this.keyOf(messageId), '1', { condition: 'NX', expiration: { type: 'PX', value: this.retentionMs } }));
+    const set = await stateCall(() => this.redis.set(this.keyOf(messageId, contact), '1', { condition: 'NX', expiration: { type: 'PX', value: this.retentionMs } }));
     return set === 'OK';
   }
 
-  keyOf(messageId: string): string {
-    return `${this.prefix}dedupe:${messageId}`;
+  keyOf(messageId: string, contact: string): string {
+    return `${this.prefix}dedupe:${slotTag(contact)}:${messageId}`;
   }
 
   get retention(): number {
@@ -70,7 +72,7 @@ return opted_out(1)
 `);
 
 /**
- * `<prefix>optout:<keyed hash of the contact>`, with no expiry: a STOP holds until START.
+ * `<prefix>optout:{tag}:<keyed hash of the contact>`, with no expiry: a STOP holds until START.
  *
  * The hash secret comes from the state key; if it changes (key rotation), opt-outs written under
  * the old secret would no longer be found. Pass the secrets of the older keys as
@@ -80,14 +82,21 @@ return opted_out(1)
 export class RedisOptOuts implements OptOuts {
   private readonly prefix: string;
   private readonly previousHashSecrets: readonly Buffer[];
+  private readonly untaggedNames: boolean;
 
+  /**
+   * `untaggedNames`: also look under the names of the versions before slot tags
+   * (`<prefix>optout:<keyed hash>`), and move what is found there: a STOP said before the upgrade
+   * holds after it. Not on a cluster (those names are in other slots; no cluster ran that version).
+   */
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
-    options: { prefix?: string; previousHashSecrets?: readonly Buffer[] } = {},
+    options: { prefix?: string; previousHashSecrets?: readonly Buffer[]; untaggedNames?: boolean } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
     this.previousHashSecrets = options.previousHashSecrets ?? [];
+    this.untaggedNames = options.untaggedNames ?? false;
   }
 
   async optOut(contact: string): Promise<void> {
@@ -102,18 +111,20 @@ export class RedisOptOuts implements OptOuts {
     return (await IS_OPTED_OUT.run(this.redis, this.allKeys(contact), [])) === 1;
   }
 
-  /** The contact's key under the current secret, then under each older one. */
+  /** The contact's key under the current secret, then under each older one (then the untagged names). */
   allKeys(contact: string): string[] {
-    return [this.hashSecret, ...this.previousHashSecrets].map((secret) => this.key(secret, contact));
+    const secrets = [this.hashSecret, ...this.previousHashSecrets];
+    const tagged = secrets.map((secret) => this.key(secret, contact));
+    return this.untaggedNames ? [...tagged, ...secrets.map((secret) => `${this.prefix}optout:${keyedId(secret, 'optout', contact)}`)] : tagged;
   }
 
   private key(secret: Buffer, contact: string): string {
-    return `${this.prefix}optout:${keyedId(secret, 'optout', contact)}`;
+    return `${this.prefix}optout:${slotTag(contact)}:${keyedId(secret, 'optout', contact)}`;
   }
 }
 
 /**
- * `<prefix>inbound:<keyed hash of the contact>` = the time of the last inbound message (by the
+ * `<prefix>inbound:{tag}:<keyed hash of the contact>` = the time of the last inbound message (by the
  * app's clock, as the in-memory version), kept 25 h: after that the 24 h window is closed anyway.
  */
 export class RedisContactActivity implements ContactActivity {
@@ -121,7 +132,7 @@ export class RedisContactActivity implements ContactActivity {
   private readonly retentionMs: number;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
     private readonly clock: Clock,
     options: { prefix?: string; retentionMs?: number } = {},
@@ -146,12 +157,13 @@ export class RedisContactActivity implements ContactActivity {
   }
 
   private keyOf(contact: string): string {
-    return `${this.prefix}inbound:${keyedId(this.hashSecret, 'inbound', contact)}`;
+    return `${this.prefix}inbound:${slotTag(contact)}:${keyedId(this.hashSecret, 'inbound', contact)}`;
   }
 }
 
 /*
- * KEYS: the dedupe key, the inbound key, then the opt-out keys (current secret first).
+ * KEYS: the dedupe key, the inbound key, then the opt-out keys (current secret first): all with the
+ * contact's slot tag, so the script runs on a cluster too.
  * ARGV: dedupe retention ms, '1' to record the inbound time (WhatsApp) else '0', that time, its
  * retention ms, '1' when this message opts an opted-out sender back in else '0'.
  * Returns { first seen 0|1, opted out 0|1, opted back in 0|1 }.
@@ -172,13 +184,13 @@ return { 1, 1, 1 }
  */
 export class RedisArrivals implements MessageArrivals {
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly stores: { dedupe: RedisMessageDedupe; contacts: RedisContactActivity; optOuts: RedisOptOuts },
   ) {}
 
   async arrive(message: ArrivingMessage): Promise<Arrival> {
     const inbound = this.stores.contacts.inboundEntry(message.contact);
-    const keys = [this.stores.dedupe.keyOf(message.id), inbound.key, ...this.stores.optOuts.allKeys(message.contact)];
+    const keys = [this.stores.dedupe.keyOf(message.id, message.contact), inbound.key, ...this.stores.optOuts.allKeys(message.contact)];
     const args = [this.stores.dedupe.retention, message.channel === 'whatsapp' ? '1' : '0', inbound.value, inbound.retentionMs, message.reopensOptOut ? '1' : '0'];
     const [firstSeen, optedOut, optedBackIn] = (await ARRIVE.run(this.redis, keys, args)) as [number, number, number];
     return { firstSeen: firstSeen === 1, optedOut: optedOut === 1, optedBackIn: optedBackIn === 1 };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log';
-import { DEFAULT_KEY_PREFIX, StateUnavailableError, type RedisClient } from '../state/redis';
-import { keyedId, LUA_NOW_MS, RedisScript } from '../state/redisHelpers';
+import { DEFAULT_KEY_PREFIX, StateUnavailableError, type RedisConnection } from '../state/redis';
+import { contactOfConversationKey, keyedId, LUA_NOW_MS, RedisScript, slotTag } from '../state/redisHelpers';
 import { InProcessTurnQueue, type TurnQueue } from './turnQueue';
 
 /** Longer than the 8 s reply budget: a live turn keeps it, and renews it while it runs. */
@@ -24,7 +24,8 @@ export interface RedisTurnQueueOptions {
 }
 
 /**
- * One hash per conversation, `<prefix>turn:<keyed hash of the conversation key>`:
+ * One hash per conversation, `<prefix>turn:{tag}:<keyed hash of the conversation key>` (the
+ * contact's slot tag):
  *   e  epoch: a random id given when the hash is created; tickets of an earlier hash are void
  *   n  the last ticket handed out
  *   s  "now serving": the ticket whose turn it is
@@ -151,7 +152,7 @@ export class RedisTurnQueue implements TurnQueue {
   private released = false;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
     private readonly options: RedisTurnQueueOptions = {},
   ) {
@@ -166,7 +167,7 @@ export class RedisTurnQueue implements TurnQueue {
 
   run<T>(conversationKey: string, turn: () => Promise<T>): Promise<T> {
     if (this.released) return Promise.reject(new StateUnavailableError({ cause: new Error('shutting down') }));
-    const key = `${this.prefix}turn:${keyedId(this.hashSecret, 'turn', conversationKey)}`;
+    const key = `${this.prefix}turn:${slotTag(contactOfConversationKey(conversationKey))}:${keyedId(this.hashSecret, 'turn', conversationKey)}`;
     const token = randomUUID();
     // The ticket is taken now, in arrival order, even if this instance has older messages of the
     // same conversation still to run.

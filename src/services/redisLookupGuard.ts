@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock';
-import { DEFAULT_KEY_PREFIX, type RedisClient } from '../state/redis';
+import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../state/redis';
 import { keyedId, RedisScript, stateCall } from '../state/redisHelpers';
 import { MAX_MISMATCHES_PER_DOCUMENT, MISMATCH_WINDOW_MS, type LookupGuard } from './lookupGuard';
 import type { IdTypeCode } from './types';
@@ -24,7 +24,7 @@ export class RedisLookupGuard implements LookupGuard {
   private readonly prefix: string;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
     private readonly clock: Clock,
     options: { prefix?: string } = {},

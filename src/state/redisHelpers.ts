@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { REDIS_CALL_TIMEOUT_MS, StateUnavailableError, type RedisClient } from './redis';
+import { REDIS_CALL_TIMEOUT_MS, StateUnavailableError, type RedisConnection } from './redis';
 
 /**
  * What the Redis versions of the contact, turn, OTP, lookup and delivery stores share: keyed
@@ -15,6 +15,27 @@ import { REDIS_CALL_TIMEOUT_MS, StateUnavailableError, type RedisClient } from '
  */
 export function keyedId(secret: Buffer, purpose: string, value: string): string {
   return createHmac('sha256', secret).update(purpose).update('\0').update(value).digest().subarray(0, 16).toString('base64url');
+}
+
+/**
+ * The hash tag of every key about one contact (`{3f9}`): a Redis Cluster stores keys with the same
+ * tag in the same slot, so a script or MULTI that touches several of a contact's keys (the arrival
+ * script: the message's dedupe mark, the 24-hour window and the opt-out; a state write during a
+ * key rotation: the names under the new and the old key) never meets CROSSSLOT. One server and
+ * Sentinel ignore it.
+ *
+ * It cannot be keyed with the state key like the rest of the name: a rotation would move a
+ * contact's old and new names into different slots, and the scripts must see both. So it is 12
+ * bits of a plain hash: 4,096 groups spread any cluster evenly, and each is shared by tens of
+ * thousands of phone numbers, so it tells nothing about who the contact is.
+ */
+export function slotTag(contact: string): string {
+  return `{${createHash('sha256').update('tasjil slot\0').update(contact).digest('hex').slice(0, 3)}}`;
+}
+
+/** The contact of a conversation key (`<channel>:<contact>`, dialogs/deps.ts conversationKey). */
+export function contactOfConversationKey(conversationKey: string): string {
+  return conversationKey.slice(conversationKey.indexOf(':') + 1);
 }
 
 /** Redis did not answer a call within REDIS_CALL_TIMEOUT_MS. */
@@ -60,7 +81,7 @@ export class RedisScript {
   }
 
   /** Redis errors become StateUnavailableError (cause kept). */
-  run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
+  run(client: RedisConnection, keys: string[], args: (string | number)[]): Promise<unknown> {
     const options = { keys, arguments: args.map(String) };
     return stateCall(async () => {
       try {

@@ -3,13 +3,15 @@ import type { Storage, StoreItem, StoreItems } from 'botbuilder';
 import { NEW_ITEM_ETAG, StaleWriteError } from './errors';
 import { freshIv } from './initializationVectors';
 import type { StateKeys } from './keys';
-import type { RedisClient } from './redis';
-import { stateCall } from './redisHelpers';
+import type { RedisConnection } from './redis';
+import { slotTag, stateCall } from './redisHelpers';
 
 /**
  * Conversation state in Redis, shared by every instance:
- * - key `<prefix>state:<HMAC(storage key)>`: the storage key holds the sender's phone number, so
- *   it is hashed with a secret; an old key's name is still found after a key rotation;
+ * - key `<prefix>state:{tag}:<HMAC(storage key)>`: the storage key holds the sender's phone
+ *   number, so it is hashed with a secret; an old key's name is still found after a key rotation;
+ *   `{tag}` is the contact's slot tag (redisHelpers.ts slotTag), the same under every encryption
+ *   key, so the write script can see the names under the old and new keys on a cluster too;
  * - a hash { v: version, d: AES-256-GCM ciphertext } — the version (eTag) is readable by a Lua
  *   compare-and-set without decrypting, the data is not readable without STATE_ENCRYPTION_KEY;
  *   the ciphertext is bound to its key name (GCM additional data), so values cannot be swapped;
@@ -48,7 +50,7 @@ export class RedisStorage implements Storage {
   private readonly namingKeys: Map<Buffer, Buffer>;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly keys: StateKeys,
     private readonly ttlSeconds: number,
     private readonly prefix: string,
@@ -90,13 +92,17 @@ export class RedisStorage implements Storage {
   }
 
   async delete(storageKeys: string[]): Promise<void> {
-    const names = storageKeys.flatMap((storageKey) => [...this.keys.byId.values()].map((key) => this.nameFor(storageKey, key)));
-    if (names.length) await stateCall(() => this.redis.del(names));
+    // One DEL per storage key: its names share a slot, two storage keys may not.
+    const namesOf = (storageKey: string) => [...this.keys.byId.values()].map((key) => this.nameFor(storageKey, key));
+    await stateCall(() => Promise.all(storageKeys.map((storageKey) => this.redis.del(namesOf(storageKey)))));
   }
 
-  /** The Redis key name of a storage key under one encryption key. */
+  /**
+   * The Redis key name of a storage key under one encryption key. botbuilder's storage keys end
+   * in the conversation's id (`<channel>/conversations/<contact>`): the slot tag is the contact's.
+   */
   private nameFor(storageKey: string, key: Buffer): string {
-    return `${this.prefix}state:${createHmac('sha256', this.namingKeys.get(key)!).update(storageKey).digest('base64url')}`;
+    return `${this.prefix}state:${slotTag(storageKey.slice(storageKey.lastIndexOf('/') + 1))}:${createHmac('sha256', this.namingKeys.get(key)!).update(storageKey).digest('base64url')}`;
   }
 
   /** The stored item under the current key's name, or an older key's (after a rotation). */

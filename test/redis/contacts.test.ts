@@ -3,6 +3,7 @@ import { DEDUPE_RETENTION_MS } from '../../src/pipeline/contacts';
 import { ACTIVITY_RETENTION_MS, RedisArrivals, RedisContactActivity, RedisMessageDedupe, RedisOptOuts } from '../../src/pipeline/redisContacts';
 import { ephemeralStateKeys } from '../../src/state/keys';
 import { StateUnavailableError, type RedisClient } from '../../src/state/redis';
+import { keyedId } from '../../src/state/redisHelpers';
 import { closeTestClient, connectTestClient, deleteKeys, listKeys, newTestPrefix } from '../support/redis';
 
 const CONTACT = '+212612345678';
@@ -27,19 +28,19 @@ describe('RedisMessageDedupe', () => {
   it('sees a message first once, whichever instance gets it, and keeps the mark for the retention', async () => {
     const one = new RedisMessageDedupe(a, { prefix });
     const two = new RedisMessageDedupe(b, { prefix });
-    const results = await Promise.all([one.firstSeen('SM0001'), two.firstSeen('SM0001'), one.firstSeen('SM0001')]);
+    const results = await Promise.all([one.firstSeen('SM0001', CONTACT), two.firstSeen('SM0001', CONTACT), one.firstSeen('SM0001', CONTACT)]);
     expect(results.filter(Boolean)).toHaveLength(1);
-    expect(await two.firstSeen('SM0002')).toBe(true);
-    const ttl = await a.pTTL(`${prefix}dedupe:SM0001`);
+    expect(await two.firstSeen('SM0002', '+212600000000')).toBe(true);
+    const ttl = await a.pTTL(one.keyOf('SM0001', CONTACT));
     expect(ttl).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
     expect(ttl).toBeLessThanOrEqual(DEDUPE_RETENTION_MS);
   });
 
   it('forgets a message after the retention', async () => {
     const dedupe = new RedisMessageDedupe(a, { prefix, retentionMs: 50 });
-    expect(await dedupe.firstSeen('SM0003')).toBe(true);
+    expect(await dedupe.firstSeen('SM0003', '+212600000000')).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(await dedupe.firstSeen('SM0003')).toBe(true);
+    expect(await dedupe.firstSeen('SM0003', '+212600000000')).toBe(true);
   });
 });
 
@@ -69,6 +70,18 @@ describe('RedisOptOuts', () => {
     expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(CONTACT)).toBe(true);
     await rotated.optIn(CONTACT);
     expect(await rotated.isOptedOut(CONTACT)).toBe(false);
+  });
+
+  it('finds an opt-out under its name from before slot tags, and moves it under the tagged one', async () => {
+    const contact = '+212612340001';
+    await a.set(`${prefix}optout:${keyedId(hashSecret, 'optout', contact)}`, '1');
+    expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(contact)).toBe(false);
+    const upgraded = new RedisOptOuts(a, hashSecret, { prefix, untaggedNames: true });
+    expect(await upgraded.isOptedOut(contact)).toBe(true);
+    expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(contact)).toBe(true);
+    expect((await listKeys(a, prefix)).filter((k) => k.includes(':optout:') && !k.includes('{'))).toEqual([]);
+    await upgraded.optIn(contact);
+    expect(await upgraded.isOptedOut(contact)).toBe(false);
   });
 });
 
@@ -114,7 +127,7 @@ describe('RedisArrivals: dedupe, the 24-hour window and the opt-out check in one
     clock.advance(5_000);
     expect(await one.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
     expect(await storesA.contacts.lastInboundAt(SENDER)).toBe(clock.now() - 5_000);
-    expect(await a.pTTL(`${prefix}dedupe:SM1002`)).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
+    expect(await a.pTTL(storesA.dedupe.keyOf('SM1002', SENDER))).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
 
     await storesA.optOuts.optOut(SENDER);
     expect(await two.arrive({ id: 'SM1003', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
@@ -180,7 +193,7 @@ describe('when Redis cannot answer', () => {
     const error = await new RedisOptOuts(gone, hashSecret, { prefix }).isOptedOut(CONTACT).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StateUnavailableError);
     expect((error as Error).cause).toBeInstanceOf(Error);
-    await expect(new RedisMessageDedupe(gone, { prefix }).firstSeen('SM0009')).rejects.toBeInstanceOf(StateUnavailableError);
+    await expect(new RedisMessageDedupe(gone, { prefix }).firstSeen('SM0009', '+212600000000')).rejects.toBeInstanceOf(StateUnavailableError);
     await expect(new RedisContactActivity(gone, hashSecret, new ManualClock(), { prefix }).recordInbound(CONTACT)).rejects.toBeInstanceOf(StateUnavailableError);
     const clock = new ManualClock();
     const arrivals = new RedisArrivals(gone, {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
-import { REDIS_CALL_TIMEOUT_MS } from '../../src/state/redis';
+import { REDIS_CALL_TIMEOUT_MS, type RedisClient } from '../../src/state/redis';
 import { closeTestClient, connectTestClient, deleteKeys, newTestPrefix, waitUntilReady } from '../support/redis';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy';
 import { eventually, messageSid, startTwilioServer, statusForm, type TwilioTestServer } from '../support/twilioServer';
@@ -117,7 +117,8 @@ describe('Redis lost in the middle of a conversation', () => {
     proxy.holdNew();
     const admin = await connectTestClient();
     try {
-      const id = await server.app.redis!.clientId();
+      // REDIS_URL: the app's connection is node-redis's one-server client.
+      const id = await (server.app.redis as RedisClient).clientId();
       expect(await admin.sendCommand(['CLIENT', 'KILL', 'ID', String(id)])).toBe(1);
     } finally {
       await closeTestClient(admin);

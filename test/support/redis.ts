@@ -77,7 +77,7 @@ export async function closeTestClient(client: RedisClient | undefined): Promise<
 }
 
 /** Waits until the client is connected again (after CLIENT KILL). */
-export async function waitUntilReady(client: RedisClient, timeoutMs = 5000): Promise<void> {
+export async function waitUntilReady(client: { readonly isReady: boolean }, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!client.isReady) {
     if (Date.now() > deadline) throw new Error('the Redis client did not reconnect');

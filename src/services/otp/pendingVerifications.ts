@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock';
 import type { StateKeys } from '../../state/keys';
-import { DEFAULT_KEY_PREFIX, type RedisClient } from '../../state/redis';
-import { keyedId, stateCall } from '../../state/redisHelpers';
+import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../../state/redis';
+import { contactOfConversationKey, keyedId, slotTag, stateCall } from '../../state/redisHelpers';
 import { openJson, sealJson } from '../../state/sealed';
 import { OTP_TTL_MS } from './otpService';
 
@@ -61,7 +61,7 @@ export class InMemoryPendingVerifications implements PendingVerifications {
 }
 
 /**
- * `<prefix>otp:verify:<keyed hash of the conversation key>`: the pending verification, sealed
+ * `<prefix>otp:verify:{tag}:<keyed hash of the conversation key>` (the contact's slot tag): the pending verification, sealed
  * with the state key (it holds the phone number), expiring after the retention. Two instances
  * counting tries on the same entry at the same moment may under-count one: Verify itself still
  * stops at 5 checks (error 60202), which the service reports as locked.
@@ -70,7 +70,7 @@ export class RedisPendingVerifications implements PendingVerifications {
   private readonly prefix: string;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly keys: StateKeys,
     options: { prefix?: string } = {},
   ) {
@@ -93,6 +93,6 @@ export class RedisPendingVerifications implements PendingVerifications {
   }
 
   private key(conversationKey: string): string {
-    return `${this.prefix}otp:verify:${keyedId(this.keys.hashSecret, 'otp-verify', conversationKey)}`;
+    return `${this.prefix}otp:verify:${slotTag(contactOfConversationKey(conversationKey))}:${keyedId(this.keys.hashSecret, 'otp-verify', conversationKey)}`;
   }
 }

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Clock } from '../../clock';
 import { t } from '../../i18n';
-import { DEFAULT_KEY_PREFIX, type RedisClient } from '../../state/redis';
-import { keyedId, RedisScript, stateCall } from '../../state/redisHelpers';
+import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../../state/redis';
+import { contactOfConversationKey, keyedId, RedisScript, slotTag, stateCall } from '../../state/redisHelpers';
 import type { Locale, SmsSender } from '../types';
 import { OTP_MAX_CODES_PER_HOUR, OTP_RESEND_COOLDOWN_MS, type OtpSendLimiter, type OtpSendResult } from './otpLimits';
 import { OTP_LENGTH, OTP_MAX_ATTEMPTS, OTP_TTL_MS, type OtpService, type OtpVerifyResult } from './otpService';
@@ -59,7 +59,7 @@ export class RedisOtpSendLimits implements OtpSendLimiter {
   private readonly prefix: string;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
     private readonly clock: Clock,
     options: { prefix?: string } = {},
@@ -81,7 +81,7 @@ export class RedisOtpSendLimits implements OtpSendLimiter {
 
 export interface RedisOtpServiceOptions {
   sms: SmsSender;
-  redis: RedisClient;
+  redis: RedisConnection;
   /** StateKeys.hashSecret: the same on every instance, so any instance checks a code another sent. */
   hashSecret: Buffer;
   clock: Clock;
@@ -94,7 +94,7 @@ export interface RedisOtpServiceOptions {
 /**
  * InMemoryOtpService's rules, with the pending code in Redis so that a conversation whose
  * messages reach different instances can be sent a code by one and answer it to another:
- * `<prefix>otp:code:<keyed hash of the conversation key>`, a hash of
+ * `<prefix>otp:code:{tag}:<keyed hash of the conversation key>` (the contact's slot tag), a hash of
  *   h  HMAC of the conversation key and the code (never the code itself)
  *   x  expiry time (the app's clock)
  *   a  tries made
@@ -148,7 +148,7 @@ export class RedisOtpService implements OtpService {
   }
 
   private key(conversationKey: string): string {
-    return `${this.prefix}otp:code:${keyedId(this.options.hashSecret, 'otp-code', conversationKey)}`;
+    return `${this.prefix}otp:code:${slotTag(contactOfConversationKey(conversationKey))}:${keyedId(this.options.hashSecret, 'otp-code', conversationKey)}`;
   }
 
   /** Keyed: a hash read from Redis cannot be reversed by trying the 10^6 codes without the secret. */

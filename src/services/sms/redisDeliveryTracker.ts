@@ -1,8 +1,8 @@
 import type { Clock } from '../../clock';
-import { DEFAULT_KEY_PREFIX, type RedisClient } from '../../state/redis';
+import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../../state/redis';
 import { openJson, sealJson } from '../../state/sealed';
 import type { StateKeys } from '../../state/keys';
-import { keyedId, RedisScript, stateCall } from '../../state/redisHelpers';
+import { contactOfConversationKey, keyedId, RedisScript, slotTag, stateCall } from '../../state/redisHelpers';
 import { DELIVERY_TRACKING_TTL_MS, FAILED_STATUSES, type DeliveryReport, type DeliveryTracker, type SentSms } from './deliveryTracker';
 
 /**
@@ -21,7 +21,9 @@ return redis.call('HMGET', KEYS[1], 'p', 't', 'd')
  *   `<prefix>sms:<MessageSid>`  hash: p purpose, f failed (sticky), t sent at (the app's clock),
  *                               d the conversation key and number, AES-256-GCM under the state
  *                               key (`keyId:iv:tag:ciphertext`, the sid as associated data)
- *   `<prefix>sms-otp:<keyed hash of the conversation key>`  the sid of its latest OTP SMS
+ *   `<prefix>sms-otp:{tag}:<keyed hash of the conversation key>`  the sid of its latest OTP SMS
+ *                               (the contact's slot tag; the sid's entry has none: a status
+ *                               report knows only the sid)
  * Both expire after the tracking period (24 h). The number is encrypted, not hashed, because a
  * report must give it back (opt-out on error 21610). No entry cap, unlike the in-memory tracker:
  * expiry bounds Redis memory, and Redis is sized for it, not this process's heap.
@@ -32,7 +34,7 @@ export class RedisDeliveryTracker implements DeliveryTracker {
   private readonly ttlMs: number;
 
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: RedisConnection,
     private readonly keys: StateKeys,
     private readonly clock: Clock,
     options: { prefix?: string; ttlMs?: number } = {},
@@ -44,10 +46,11 @@ export class RedisDeliveryTracker implements DeliveryTracker {
   async sent(sid: string, sms: SentSms): Promise<void> {
     const key = this.entryKey(sid);
     const fields = { p: sms.purpose, f: '0', t: String(this.clock.now()), d: sealJson(this.keys, sid, { c: sms.conversationKey, to: sms.to }) };
-    const multi = this.redis.multi().del(key).hSet(key, fields).pExpire(key, this.ttlMs);
-    // The latest OTP replaces the previous one: a new code clears a failure of the old.
-    if (sms.purpose === 'otp') multi.set(this.latestOtpKey(sms.conversationKey), sid, { expiration: { type: 'PX', value: this.ttlMs } });
-    await stateCall(() => multi.exec());
+    // Two keys in two slots on a cluster, so two commands, sent together (one round trip on one
+    // server). The latest OTP replaces the previous one: a new code clears a failure of the old.
+    const entry = () => this.redis.multi().del(key).hSet(key, fields).pExpire(key, this.ttlMs).exec();
+    const latestOtp = () => this.redis.set(this.latestOtpKey(sms.conversationKey), sid, { expiration: { type: 'PX', value: this.ttlMs } });
+    await stateCall(() => Promise.all(sms.purpose === 'otp' ? [entry(), latestOtp()] : [entry()]));
   }
 
   async report(sid: string, status: string, errorCode?: number | string): Promise<DeliveryReport | undefined> {
@@ -81,7 +84,7 @@ export class RedisDeliveryTracker implements DeliveryTracker {
   }
 
   private latestOtpKey(conversationKey: string): string {
-    return `${this.prefix}sms-otp:${keyedId(this.keys.hashSecret, 'sms-otp', conversationKey)}`;
+    return `${this.prefix}sms-otp:${slotTag(contactOfConversationKey(conversationKey))}:${keyedId(this.keys.hashSecret, 'sms-otp', conversationKey)}`;
   }
 }
 
