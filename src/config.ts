@@ -134,6 +134,11 @@ const schema = z.object({
   REGISTRY_PEOPLE_FILE: optionalString,
   REGISTRY_PORT: port(3980),
 
+  // The follow-up after outcome C (docs/follow-up.md): how often the registry is asked again (±10 %),
+  // and how long the worker's identity is kept at most (never more than the 90 days they are told).
+  FOLLOW_UP_CHECK_INTERVAL_HOURS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(168).default(24)),
+  FOLLOW_UP_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(90).default(90)),
+
   // Long enough not to be guessed; a token with spaces could not travel in one Authorization header.
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().regex(/^\S{16,}$/, 'at least 16 characters, no spaces').optional()),
   // Unset: the web simulator is served outside production only (it skips Twilio's signature check).

@@ -5,6 +5,8 @@ import { ClosedCounter, ClosedHistogram } from './closed';
 import { FunnelMetrics, type FunnelOptions } from './funnel';
 import {
   closedLabel,
+  FOLLOW_UP_CHECK_RESULTS,
+  FOLLOW_UP_EVENTS,
   REGISTRY_ERROR_KINDS,
   OTP_CHECK_RESULTS,
   OTP_SEND_RESULTS,
@@ -14,6 +16,8 @@ import {
   SMS_ENCODINGS,
   SMS_PURPOSES,
   WEBHOOK_ROUTES,
+  type FollowUpCheckLabel,
+  type FollowUpEventLabel,
   type OtpCheckLabel,
   type OtpSendLabel,
   type RegistryOperationLabel,
@@ -49,6 +53,8 @@ export class Metrics {
   private readonly registrySeconds: ClosedHistogram<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_RESULTS }>;
   private readonly registryErrors: ClosedCounter<{ operation: typeof REGISTRY_OPERATIONS; result: typeof REGISTRY_FAILURES; kind: typeof REGISTRY_ERROR_KINDS }>;
   private readonly rejections: ClosedCounter<{ route: typeof WEBHOOK_ROUTES; reason: typeof REJECTION_REASONS }>;
+  private readonly followUps: ClosedCounter<{ event: typeof FOLLOW_UP_EVENTS }>;
+  private readonly followUpChecks: ClosedCounter<{ result: typeof FOLLOW_UP_CHECK_RESULTS }>;
 
   constructor(options: FunnelOptions) {
     const register = this.register;
@@ -79,6 +85,21 @@ export class Metrics {
       route: WEBHOOK_ROUTES,
       reason: REJECTION_REASONS,
     });
+    this.followUps = new ClosedCounter(register, 'tasjil_follow_ups_total', 'Follow-ups after outcome C, by event (created, notified, cancelled, expired, not_subject)', {
+      event: FOLLOW_UP_EVENTS,
+    });
+    this.followUpChecks = new ClosedCounter(register, 'tasjil_follow_up_checks_total', 'Scheduled registry checks of follow-ups, by what they found', {
+      result: FOLLOW_UP_CHECK_RESULTS,
+    });
+  }
+
+  /** A follow-up's life (docs/follow-up.md): counted by events, never by person. */
+  followUp(event: FollowUpEventLabel): void {
+    this.followUps.inc({ event });
+  }
+
+  followUpCheck(result: FollowUpCheckLabel): void {
+    this.followUpChecks.inc({ result });
   }
 
   otpSend(result: OtpSendLabel): void {
