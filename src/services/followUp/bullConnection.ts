@@ -67,10 +67,11 @@ export function createBullConnection(topology: RedisTopology, options: { lazyCon
 }
 
 /**
- * BullMQ's key prefix for the follow-up queue, under REDIS_KEY_PREFIX and hash-tagged: in a
- * Cluster, a queue's keys must share one hash slot (its Lua scripts touch several at once), and
- * Redis hashes only what is between the braces. The same keys on every topology.
+ * BullMQ's key prefix for the follow-up queue: under REDIS_KEY_PREFIX like every key of Tasjil
+ * (`tasjil:{followups}:checks:…`), and hash-tagged: in a Cluster, a queue's keys must share one
+ * hash slot (its Lua scripts touch several at once), and Redis hashes only what is between the
+ * first braces. The same keys on every topology.
  */
 export function followUpQueuePrefix(keyPrefix: string): string {
-  return `{${keyPrefix}followups}`;
+  return `${keyPrefix}{followups}`;
 }
