@@ -81,6 +81,20 @@ describe('BullMQ connection settings from the Redis topology', () => {
       for (const connection of [single, sentinel, cluster]) connection.disconnect();
     }
   });
+
+  it('the queue\'s side fails fast while Redis is away; the worker\'s waits', () => {
+    for (const env of [{ REDIS_URL: 'redis://127.0.0.1:6390' }, { REDIS_CLUSTER_NODES: '127.0.0.1:7390' }]) {
+      const queueSide = createBullConnection(topologyOf(env), { lazyConnect: true, failFast: true });
+      const workerSide = createBullConnection(topologyOf(env), { lazyConnect: true });
+      try {
+        expect(queueSide.options.enableOfflineQueue).toBe(false);
+        expect(workerSide.options.enableOfflineQueue).toBe(true);
+      } finally {
+        queueSide.disconnect();
+        workerSide.disconnect();
+      }
+    }
+  });
 });
 
 describe('the queue prefix', () => {

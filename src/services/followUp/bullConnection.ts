@@ -52,17 +52,22 @@ export function ioRedisSettings(topology: RedisTopology): IoRedisSettings {
   }
 }
 
-/** A new ioredis connection (or cluster client) for BullMQ. `lazyConnect`: connect on first command. */
-export function createBullConnection(topology: RedisTopology, options: { lazyConnect?: boolean } = {}): IORedis | Cluster {
+/**
+ * A new ioredis connection (or cluster client) for BullMQ. `lazyConnect`: connect on first command.
+ * `failFast`: a command fails at once while Redis is away instead of waiting in ioredis' offline
+ * queue (BullMQ's advice for a Queue, the side a worker's turn calls): the worker is told to try
+ * again rather than kept waiting. A Worker's connection keeps waiting: it only has to resume.
+ */
+export function createBullConnection(topology: RedisTopology, options: { lazyConnect?: boolean; failFast?: boolean } = {}): IORedis | Cluster {
   const settings = ioRedisSettings(topology);
-  const lazyConnect = options.lazyConnect ?? false;
+  const extra = { lazyConnect: options.lazyConnect ?? false, ...(options.failFast ? { enableOfflineQueue: false } : {}) };
   switch (settings.kind) {
     case 'single':
-      return new IORedis(settings.url, { ...settings.options, lazyConnect });
+      return new IORedis(settings.url, { ...settings.options, ...extra });
     case 'sentinel':
-      return new IORedis({ ...settings.options, lazyConnect });
+      return new IORedis({ ...settings.options, ...extra });
     case 'cluster':
-      return new Cluster(settings.nodes, { ...settings.options, lazyConnect });
+      return new Cluster(settings.nodes, { ...settings.options, ...extra });
   }
 }
 

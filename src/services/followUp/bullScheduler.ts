@@ -35,7 +35,7 @@ export class BullScheduler implements CheckScheduler {
 
   start(run: CheckRunner): void {
     if (this.worker) return;
-    const connection = this.connect();
+    const connection = this.connect(false);
     this.worker = new Worker<CheckJob>(QUEUE_NAME, (job, token) => this.process(job, token, run), {
       connection,
       prefix: followUpQueuePrefix(this.deps.keyPrefix),
@@ -105,14 +105,14 @@ export class BullScheduler implements CheckScheduler {
 
   private queueOf(): Queue<CheckJob> {
     if (!this.queue) {
-      this.queue = new Queue<CheckJob>(QUEUE_NAME, { connection: this.connect(), prefix: followUpQueuePrefix(this.deps.keyPrefix) });
+      this.queue = new Queue<CheckJob>(QUEUE_NAME, { connection: this.connect(true), prefix: followUpQueuePrefix(this.deps.keyPrefix) });
       this.queue.on('error', (error) => this.deps.log.error({ event: 'followup.queue_error', error: error.message }, 'follow-up queue error'));
     }
     return this.queue;
   }
 
-  private connect(): IORedis | Cluster {
-    const connection = createBullConnection(this.deps.topology);
+  private connect(failFast: boolean): IORedis | Cluster {
+    const connection = createBullConnection(this.deps.topology, { failFast });
     let connected = false;
     // One line per change of state, as for the other Redis client (src/state/redis.ts).
     connection.on('ready', () => {
