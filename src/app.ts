@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Storage, TurnContext } from 'botbuilder';
 import type Twilio from 'twilio';
 import { RegistrationDialog } from '../dialogs/registrationDialog';
@@ -62,7 +63,6 @@ import { RedisFollowUpStore } from './services/followUp/redisFollowUpStore';
 import { TimerScheduler } from './services/followUp/scheduler';
 import { InMemoryFollowUpStore } from './services/followUp/store';
 import { keyedId } from './state/redisHelpers';
-import { randomBytes } from 'node:crypto';
 import { createRedis, type RedisClient } from './state/redis';
 import { stateCall } from './state/redisHelpers';
 import { RedisStorage } from './state/redisStorage';
