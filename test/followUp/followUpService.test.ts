@@ -208,6 +208,15 @@ describe('what a check does', () => {
     expect(await events()).toMatchObject({ created: 1, cancelled: 1 });
   });
 
+  it('a follow-up whose check cannot be planned (the queue unreachable) is not kept', async () => {
+    const clock = new ManualClock();
+    const scheduler = new TimerScheduler(clock, createLogger('silent'));
+    scheduler.schedule = () => Promise.reject(new Error('queue unreachable'));
+    const { store, service } = setUp({ scheduler });
+    await expect(service.create({ address: ADDRESS, identity: IDENTITY, locale: 'fr' })).rejects.toThrow('queue unreachable');
+    expect(store.size).toBe(0);
+  });
+
   it('is offered only where a notice can reach: WhatsApp and SMS', () => {
     const { service } = setUp();
     expect(['whatsapp', 'sms', 'emulator', 'test', 'simulator'].map((channel) => service.canReach(channel))).toEqual([true, true, false, false, false]);

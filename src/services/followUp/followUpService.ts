@@ -113,8 +113,14 @@ export class FollowUpService implements FollowUps {
     const [id] = this.deps.idsOf(channel, contact);
     const expiresAt = now + this.retentionMs;
     await this.deps.store.put(id!, { channel, contact, ourAddress, locale, identity: { ...identity }, createdAt: now, expiresAt });
-    // The registry just said "not registered": the first check is one interval away.
-    await this.deps.scheduler.schedule({ id: id!, dueAt: this.nextCheck(now, expiresAt), expiresAt });
+    try {
+      // The registry just said "not registered": the first check is one interval away.
+      await this.deps.scheduler.schedule({ id: id!, dueAt: this.nextCheck(now, expiresAt), expiresAt });
+    } catch (error) {
+      // Never kept without a check planned: that would be data held for nothing. The worker is asked to try again.
+      await this.deps.store.delete(id!).catch(() => false);
+      throw error;
+    }
     this.deps.metrics.followUp('created');
     this.deps.log.info({ event: 'followup.created', channel, retentionDays: this.retentionDays }, 'follow-up created with the worker\'s consent');
   }
