@@ -3,6 +3,7 @@ import type { Clock } from '../src/clock';
 import type { ReferenceData } from '../src/data/load';
 import type { Logger } from '../src/log';
 import type { ConversationMetrics } from '../src/metrics/funnel';
+import type { FollowUps } from '../src/services/followUp/followUpService';
 import type { OfficeFinder } from '../src/services/offices/officeFinder';
 import type { LookupGuard } from '../src/services/lookupGuard';
 import type { OtpService } from '../src/services/otp/otpService';
@@ -23,6 +24,8 @@ export interface DialogDeps {
   log: Logger;
   /** The funnel: steps reached, re-asked questions, outcomes. Step and outcome names only. */
   metrics: ConversationMetrics;
+  /** The follow-up after outcome C (offered, made with a yes, cancelled). */
+  followUps: FollowUps;
 }
 
 /** The key OTPs are filed under: one conversation, whatever the channel. */

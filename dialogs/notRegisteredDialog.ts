@@ -5,6 +5,7 @@ import { sessionOf } from '../src/bot/session';
 import { locationOf } from '../src/channels/location';
 import type { Locale } from '../src/services/types';
 import type { DialogDeps } from './deps';
+import { FOLLOW_UP_QUESTION, followUpAddressOf, followUpQuestion } from './followUpOffer';
 import { PagedChoicePrompt } from './pagedChoicePrompt';
 import type { Answer, Question, QuestionContext } from './question';
 import { QuestionPrompt } from './questionPrompt';
@@ -18,7 +19,8 @@ const CITY_PROMPT = 'city';
 /** Where the user is: a city, or a point they shared. */
 type WhereFrom = { cityCode: string } | { lat: number; lon: number };
 
-export type NotRegisteredOutcome = { done: true } | { gaveUp: true };
+/** `followUp`: the worker said yes to being told when their number is ready. */
+export type NotRegisteredOutcome = { done: true; followUp?: true } | { gaveUp: true };
 
 /** How the dialog begins: from the start, or ("back" at the city question) at the category list. */
 export interface NotRegisteredOptions {
@@ -57,11 +59,13 @@ export class NotRegisteredDialog extends ComponentDialog {
       ),
     );
     this.addDialog(new QuestionPrompt(this.cityQuestion(), contextFor, deps.metrics));
+    this.addDialog(new QuestionPrompt(followUpQuestion(deps.followUps.retentionDays), contextFor, deps.metrics));
     this.addDialog(
       new WaterfallDialog(NOT_REGISTERED_WATERFALL, [
         this.chooseCategoryStep.bind(this),
         this.listDocumentsStep.bind(this),
         this.listOfficesStep.bind(this),
+        this.followUpStep.bind(this),
       ]),
     );
     this.initialDialogId = NOT_REGISTERED_WATERFALL;
@@ -104,7 +108,27 @@ export class NotRegisteredDialog extends ComponentDialog {
     const city = 'cityCode' in from ? this.deps.offices.city(from.cityCode) : undefined;
     const heading = city ? t(locale, cityHeadingKey(city[locale]), { city: city[locale] }) : t(locale, 'outcomes.C.headingPin');
     await say(step.context, 'outcomes.C.offices', { heading, offices: lines.join('\n') });
-    return step.endDialog({ done: true } satisfies NotRegisteredOutcome);
+    // Offered only where a notice can reach the worker later (WhatsApp, SMS), never in a web chat.
+    if (!this.deps.followUps.canReach(step.context.activity.channelId)) return step.endDialog({ done: true } satisfies NotRegisteredOutcome);
+    return step.beginDialog(FOLLOW_UP_QUESTION);
+  }
+
+  /** With an explicit yes only, the identity is kept (encrypted, for a limited time) to check again. */
+  private async followUpStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
+    const answer = step.result as Answer<boolean>;
+    if (answer.gaveUp) return step.endDialog({ gaveUp: true } satisfies NotRegisteredOutcome);
+    if (!answer.value) {
+      await say(step.context, 'followUp.declined');
+      return step.endDialog({ done: true } satisfies NotRegisteredOutcome);
+    }
+    const { form, locale } = sessionOf(step.context);
+    await this.deps.followUps.create({
+      address: followUpAddressOf(step.context),
+      identity: { idType: form.documentType!, idNumber: form.documentNumber!, birthDate: form.birthDate!, idExpiryDate: form.expiryDate! },
+      locale,
+    });
+    await say(step.context, 'followUp.accepted');
+    return step.endDialog({ done: true, followUp: true } satisfies NotRegisteredOutcome);
   }
 
   /** By city name, or by a shared location (a WhatsApp pin): then offices come by distance. */

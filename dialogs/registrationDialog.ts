@@ -1,5 +1,6 @@
 import {
   ComponentDialog,
+  DialogTurnStatus,
   WaterfallDialog,
   type DialogContext,
   type DialogTurnResult,
@@ -13,10 +14,11 @@ import { MAX_MISMATCHES_PER_DOCUMENT } from '../src/services/lookupGuard';
 import type { LookupResult, MismatchField } from '../src/services/types';
 import { ACCOUNT_ACTIVATION_DIALOG, AccountActivationDialog, type ActivationOutcome } from './accountActivationDialog';
 import { conversationKey, type DialogDeps } from './deps';
+import { handleFollowUpCancel } from './followUpOffer';
 import { handleGlobalCommand } from './globalCommands';
 import { IDENTITY_DIALOG, IdentityDialog, type IdentityResult } from './identityDialog';
 import { LOOKUP_DIALOG, LookupDialog } from './lookupDialog';
-import { NOT_REGISTERED_DIALOG, NotRegisteredDialog } from './notRegisteredDialog';
+import { NOT_REGISTERED_DIALOG, NotRegisteredDialog, type NotRegisteredOutcome } from './notRegisteredDialog';
 import { PASSWORD_RESET_DIALOG, PasswordResetDialog, type PasswordResetOutcome } from './passwordResetDialog';
 import type { QuestionContext } from './question';
 import { resumeWithThisMessage } from './questionPrompt';
@@ -54,7 +56,16 @@ export class RegistrationDialog extends ComponentDialog {
     this.initialDialogId = REGISTRATION_WATERFALL;
   }
 
+  /** "annuler le suivi" as the first message (no check under way): answered, and nothing starts. */
+  protected override async onBeginDialog(innerDc: DialogContext, options?: object): Promise<DialogTurnResult> {
+    const cancelled = await handleFollowUpCancel(innerDc, this.deps);
+    if (cancelled) return { status: DialogTurnStatus.complete };
+    return super.onBeginDialog(innerDc, options);
+  }
+
   protected override async onContinueDialog(innerDc: DialogContext): Promise<DialogTurnResult> {
+    const followUpCancelled = await handleFollowUpCancel(innerDc, this.deps);
+    if (followUpCancelled) return followUpCancelled;
     const command = readGlobalCommand(innerDc.context.activity.text ?? '');
     if (command) {
       const handled = await handleGlobalCommand(innerDc, command, this.deps, REGISTRATION_WATERFALL);
@@ -145,13 +156,14 @@ export class RegistrationDialog extends ComponentDialog {
 
   /** After an outcome: personal answers are forgotten; the language stays. */
   private async closeStep(step: WaterfallStepContext): Promise<DialogTurnResult> {
-    const outcome = step.result as ActivationOutcome | PasswordResetOutcome | { done: true } | undefined;
+    const outcome = step.result as ActivationOutcome | PasswordResetOutcome | NotRegisteredOutcome | { done: true } | undefined;
     if (outcome && 'gaveUp' in outcome) return step.endDialog();
     const session = sessionOf(step.context);
     this.deps.metrics.ended(session, resetOutcomeOf(outcome) ?? outcomeOf(session.lookup));
     forgetPersonalData(session);
     await this.deps.otp.forget(conversationKey(step.context));
-    await say(step.context, 'common.goodbye');
+    // With a follow-up, the goodbye says what is still kept.
+    await say(step.context, outcome && 'followUp' in outcome ? 'followUp.goodbye' : 'common.goodbye');
     return step.endDialog();
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Storage, TurnContext } from 'botbuilder';
 import type Twilio from 'twilio';
 import { RegistrationDialog } from '../dialogs/registrationDialog';
@@ -62,6 +63,12 @@ import { SimulatorFeed } from './simulator/feed';
 import { SimulatorAwareOtpService, SimulatorAwareSmsSender } from './simulator/routing';
 import { ExpiringMemoryStorage } from './state/expiringMemoryStorage';
 import { ephemeralStateKeys, type StateKeys } from './state/keys';
+import { BullScheduler } from './services/followUp/bullScheduler';
+import { FollowUpService, type FollowUpServiceDeps } from './services/followUp/followUpService';
+import { RedisFollowUpStore } from './services/followUp/redisFollowUpStore';
+import { TimerScheduler } from './services/followUp/scheduler';
+import { InMemoryFollowUpStore } from './services/followUp/store';
+import { keyedId } from './state/redisHelpers';
 import { createRedis, type RedisConnection } from './state/redis';
 import { stateCall } from './state/redisHelpers';
 import { RedisStorage } from './state/redisStorage';
@@ -95,6 +102,8 @@ export interface App {
   notifier: ProactiveNotifier;
   /** Prometheus metrics of this instance (GET /metrics). */
   metrics: Metrics;
+  /** Follow-ups after outcome C; `startChecks()` at start-up runs this instance's share of the checks. */
+  followUps: FollowUpService;
   /** What the bot sent to simulated phones; present when the web simulator is enabled. */
   simulator?: SimulatorFeed;
   /** Requests, turns and late replies running now: what a restart waits for (src/shutdown.ts). */
@@ -156,6 +165,10 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
   if (simulator) outbox.onMessage((message) => simulator.recordOutbox(message));
   const messenger = simulator ? simulator.messenger(senders.messenger) : senders.messenger;
   const conversationState = new VersionedConversationState(storage);
+  // The notice goes through the notifier (built below): template or free text by the 24-hour window.
+  const followUps = createFollowUps(config, log, clock, stores, registry, metrics, (channel, contact, ourAddress, text, locale) =>
+    notifier.notify(channel, contact, ourAddress || ourSender(channel), text, locale),
+  );
 
   const deps: DialogDeps = {
     data,
@@ -168,12 +181,15 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     clock,
     log,
     metrics: metrics.funnel,
+    followUps,
   };
   const contextFor = (turn: TurnContext): QuestionContext => {
     const session = sessionOf(turn);
     return { turn, session, locale: session.locale, today: todayInMorocco(clock) };
   };
-  const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log, metrics.funnel);
+  const bot = new TasjilBot(conversationState, new RegistrationDialog(deps, contextFor), config.DEFAULT_LOCALE, log, metrics.funnel, (channel, contact) =>
+    followUps.cancel(channel, contact).then(() => undefined),
+  );
   const inFlight = new InFlightWork();
   const runTurn = (turn: TurnContext) =>
     inFlight.track('turns', queue.run(`${turn.activity.channelId}:${turn.activity.conversation?.id ?? ''}`, () => bot.onTurn(turn)));
@@ -232,6 +248,8 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     eraseConversation: async (channel, contact) => {
       await storage.delete([stateKey(channel, contact)]);
       await otp.forget(`${channel}:${contact}`);
+      // STOP (or Twilio's 21610) ends a follow-up too: its data goes with the conversation's.
+      await followUps.cancel(channel, contact);
       metrics.funnel.conversationErased(`${channel}:${contact}`);
     },
   });
@@ -281,6 +299,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     isKannelReady: kannel.client ? () => kannel.client!.isReady() : undefined,
     notifier,
     metrics,
+    followUps,
     simulator,
     inFlight,
     runTurn,
@@ -288,6 +307,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     releaseTurns,
     close: async () => {
       await releaseTurns();
+      await followUps.close();
       if (redis?.isReady) await redis.close().catch(() => redis.destroy());
       else if (redis?.isOpen) redis.destroy();
     },
@@ -349,6 +369,37 @@ function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?:
     redis,
     keys,
   };
+}
+
+/**
+ * Follow-ups after outcome C: encrypted records under REDIS_KEY_PREFIX and checks as BullMQ jobs
+ * shared by every instance; without Redis, a Map and timers in this process.
+ */
+function createFollowUps(
+  config: Config,
+  log: Logger,
+  clock: Clock,
+  stores: Stores,
+  registry: Registry,
+  metrics: Metrics,
+  notify: FollowUpServiceDeps['notify'],
+): FollowUpService {
+  const { redis, keys } = stores;
+  const shared = redis && keys && config.redisTopology;
+  // The id names a conversation without naming the number: a keyed hash, as the other stores do.
+  const secrets = keys ? [keys.hashSecret, ...keys.previousHashSecrets] : [randomBytes(32)];
+  return new FollowUpService({
+    store: redis && keys ? new RedisFollowUpStore(redis, keys, clock, { prefix: config.REDIS_KEY_PREFIX }) : new InMemoryFollowUpStore(clock),
+    scheduler: shared ? new BullScheduler({ topology: config.redisTopology!, keyPrefix: config.REDIS_KEY_PREFIX, clock, log }) : new TimerScheduler(clock, log),
+    registry,
+    notify,
+    idsOf: (channel, contact) => secrets.map((secret) => keyedId(secret, 'followup', `${channel}:${contact}`)),
+    clock,
+    log,
+    metrics,
+    checkIntervalHours: config.FOLLOW_UP_CHECK_INTERVAL_HOURS,
+    retentionDays: config.FOLLOW_UP_RETENTION_DAYS,
+  });
 }
 
 /**

@@ -159,6 +159,10 @@ const schema = z.object({
   // How long a stopping instance (SIGTERM) finishes the turns and late replies in flight before it
   // exits anyway: longer than the slowest turn, shorter than the orchestrator's own kill timer.
   SHUTDOWN_GRACE_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(600_000).default(20_000)),
+  // The follow-up after outcome C (docs/follow-up.md): how often the registry is asked again (±10 %),
+  // and how long the worker's identity is kept at most (never more than the 90 days they are told).
+  FOLLOW_UP_CHECK_INTERVAL_HOURS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(168).default(24)),
+  FOLLOW_UP_RETENTION_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(90).default(90)),
 
   // Long enough not to be guessed; a token with spaces could not travel in one Authorization header.
   METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().regex(/^\S{16,}$/, 'at least 16 characters, no spaces').optional()),

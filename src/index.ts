@@ -20,6 +20,8 @@ function main(): void {
   const log = createLogger(config.LOG_LEVEL);
   const app = createApp(config, log);
   const server = createServer(app);
+  // This instance takes its share of the follow-up checks (with Redis, each check runs on one instance).
+  app.followUps.startChecks();
   server.listen(config.PORT, config.host, () => {
     log.info(
       { event: 'server.listening', host: config.host, port: config.PORT, env: config.NODE_ENV },

@@ -27,7 +27,7 @@ describe('locale catalogues', () => {
   it('hold every message key the code names', () => {
     // The simulator's page names its labels too (`data-i18n="simulator.send"`, `label('simulator.send')`).
     const sources = ['dialogs', 'src'].flatMap((dir) => listSources(join(__dirname, '..', dir)));
-    const keyPattern = /(?<!event: )(['"])((?:prompts|errors|outcomes|common|help|commands|otp|sms|welcome|simulator|passwordReset)\.[A-Za-z0-9_.]+[A-Za-z0-9_])\1/g;
+    const keyPattern = /(?<!event: )(['"])((?:prompts|errors|outcomes|common|help|commands|otp|sms|welcome|simulator|passwordReset|followUp)\.[A-Za-z0-9_.]+[A-Za-z0-9_])\1/g;
     const named = new Set(sources.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(keyPattern)].map((m) => m[2]!)));
     expect(named.size).toBeGreaterThan(20);
     const missing = [...named].filter((key) => !hasKey('ar', key) || !hasKey('fr', key));

@@ -29,6 +29,8 @@ const Q = {
   taxi: 'Chauffeurs de taxi',
   city: 'Dans quelle ville êtes-vous ?',
   casablanca: 'Casablanca',
+  /** Outcome C on WhatsApp offers a follow-up (docs/follow-up.md); the virtual user declines. */
+  followUpOffer: 'Voulez-vous que Tasjil vous prévienne',
   done: "C'est terminé",
 };
 
@@ -71,7 +73,9 @@ export function registration(channel: Channel, outcome: Outcome, identity: Ident
     steps.push(
       { say: 'oui', expect: [Q.notListed, Q.activity] },
       { say: 'taxi', expect: [Q.taxi, Q.city] },
-      { say: 'Casa', expect: [Q.casablanca, Q.done] },
+      ...(whatsapp
+        ? [{ say: 'Casa', expect: [Q.casablanca, Q.followUpOffer] }, { say: 'non', expect: [Q.done] }]
+        : [{ say: 'Casa', expect: [Q.casablanca, Q.done] }]),
     );
   }
   return steps;

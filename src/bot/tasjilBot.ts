@@ -25,6 +25,8 @@ export class TasjilBot {
     private readonly defaultLocale: Locale,
     private readonly log: Logger,
     private readonly metrics: ConversationMetrics,
+    /** What else goes with an erased conversation (its follow-up), by channel and contact. */
+    private readonly onErased?: (channel: string, contact: string) => Promise<void>,
   ) {
     this.sessions = conversationState.createProperty<Session>('session');
     this.dialogs = new DialogSet(conversationState.createProperty<DialogState>('dialogState'));
@@ -54,7 +56,10 @@ export class TasjilBot {
       this.log.debug({ event: 'turn', channel: turn.activity.channelId, locale: session.locale, waitingOn: waitingOn(dc), ms: Date.now() - started }, 'turn done');
     }
 
-    if (isErased(turn)) await this.conversationState.delete(turn);
+    if (isErased(turn)) {
+      await this.conversationState.delete(turn);
+      await this.onErased?.(turn.activity.channelId, turn.activity.conversation?.id ?? '');
+    }
     // Written even when unchanged: the TTL counts from the user's last message, not from the last change.
     else if (!(await this.save(turn, session))) return;
     this.countTurn(turn, session);

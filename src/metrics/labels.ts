@@ -34,6 +34,7 @@ export const STEPS = [
   'passwordResetOffer',
   'passwordReset',
   'passwordResetRetry',
+  'followUp',
   'other',
 ] as const;
 export type StepLabel = (typeof STEPS)[number];
@@ -91,6 +92,18 @@ export const REGISTRY_ERROR_KINDS = [
   'other',
 ] as const;
 export type RegistryErrorKindLabel = (typeof REGISTRY_ERROR_KINDS)[number];
+
+/**
+ * What happened to a follow-up after outcome C (docs/follow-up.md): made with the worker's yes,
+ * the notice sent, cancelled by the worker (or STOP, erase), gone after its retention, or ended
+ * because the registry now says the person is not subject to the regime.
+ */
+export const FOLLOW_UP_EVENTS = ['created', 'notified', 'cancelled', 'expired', 'not_subject'] as const;
+export type FollowUpEventLabel = (typeof FOLLOW_UP_EVENTS)[number];
+
+/** What one scheduled registry check of a follow-up found; "unavailable": retried at the next check. */
+export const FOLLOW_UP_CHECK_RESULTS = ['registered', 'not_registered', 'not_subject', 'mismatch', 'unavailable'] as const;
+export type FollowUpCheckLabel = (typeof FOLLOW_UP_CHECK_RESULTS)[number];
 
 export const WEBHOOK_ROUTES = ['twilio_messages', 'twilio_status', 'botframework', 'kannel_messages', 'kannel_status'] as const;
 export type WebhookRouteLabel = (typeof WEBHOOK_ROUTES)[number];

@@ -5,6 +5,8 @@ import { ClosedCounter, ClosedHistogram } from './closed';
 import { FunnelMetrics, type FunnelOptions } from './funnel';
 import {
   closedLabel,
+  FOLLOW_UP_CHECK_RESULTS,
+  FOLLOW_UP_EVENTS,
   REGISTRY_ERROR_KINDS,
   OTP_CHECK_RESULTS,
   OTP_SEND_RESULTS,
@@ -16,6 +18,8 @@ import {
   SMS_PROVIDERS,
   SMS_PURPOSES,
   WEBHOOK_ROUTES,
+  type FollowUpCheckLabel,
+  type FollowUpEventLabel,
   type OtpCheckLabel,
   type OtpSendLabel,
   type RegistryOperationLabel,
@@ -55,6 +59,8 @@ export class Metrics {
   private readonly rejections: ClosedCounter<{ route: typeof WEBHOOK_ROUTES; reason: typeof REJECTION_REASONS }>;
   private readonly gatewayReceived: ClosedCounter<{ provider: typeof SMS_PROVIDERS }>;
   private readonly gatewaySends: ClosedCounter<{ provider: typeof SMS_PROVIDERS; result: typeof SMS_GATEWAY_RESULTS }>;
+  private readonly followUps: ClosedCounter<{ event: typeof FOLLOW_UP_EVENTS }>;
+  private readonly followUpChecks: ClosedCounter<{ result: typeof FOLLOW_UP_CHECK_RESULTS }>;
 
   constructor(options: FunnelOptions) {
     const register = this.register;
@@ -90,6 +96,12 @@ export class Metrics {
       provider: SMS_PROVIDERS,
       result: SMS_GATEWAY_RESULTS,
     });
+    this.followUps = new ClosedCounter(register, 'tasjil_follow_ups_total', 'Follow-ups after outcome C, by event (created, notified, cancelled, expired, not_subject)', {
+      event: FOLLOW_UP_EVENTS,
+    });
+    this.followUpChecks = new ClosedCounter(register, 'tasjil_follow_up_checks_total', 'Scheduled registry checks of follow-ups, by what they found', {
+      result: FOLLOW_UP_CHECK_RESULTS,
+    });
   }
 
   /** One worker's SMS taken from a gateway (before dedupe: a gateway's retry counts again). */
@@ -101,6 +113,15 @@ export class Metrics {
   smsGatewaySend(provider: SmsProviderLabel, result: SmsGatewayResultLabel): void {
     if (isSimulatedTraffic()) return;
     this.gatewaySends.inc({ provider, result });
+  }
+
+  /** A follow-up's life (docs/follow-up.md): counted by events, never by person. */
+  followUp(event: FollowUpEventLabel): void {
+    this.followUps.inc({ event });
+  }
+
+  followUpCheck(result: FollowUpCheckLabel): void {
+    this.followUpChecks.inc({ result });
   }
 
   otpSend(result: OtpSendLabel): void {

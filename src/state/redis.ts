@@ -35,6 +35,8 @@ export interface RedisConnection {
   readonly isReady: boolean;
   readonly isOpen: boolean;
   get(key: string): Promise<string | null>;
+  /** GET and DEL in one step: of two instances taking one record, only one gets it. */
+  getDel(key: string): Promise<string | null>;
   set(key: string, value: string, options?: SetOptions): Promise<string | null>;
   del(keys: string | string[]): Promise<number>;
   hmGet(key: string, fields: string[]): Promise<(string | null)[]>;

@@ -37,7 +37,7 @@ async function scrape(headers: Record<string, string> = {}): Promise<{ status: n
 const form = (documentNumber: string, expiry: string, birth: string) => ['Bonjour', '1', documentNumber, expiry, birth, '1', '1', 'passer'];
 
 const STEP_ZEROES = Object.fromEntries(
-  ['welcome', 'documentType', 'documentNumber', 'expiryDate', 'birthDate', 'phone', 'operator', 'email', 'summary', 'lookup', 'registryRetry', 'otp', 'activationRetry', 'category', 'city', 'passwordResetOffer', 'passwordReset', 'passwordResetRetry', 'other'].map(
+  ['welcome', 'documentType', 'documentNumber', 'expiryDate', 'birthDate', 'phone', 'operator', 'email', 'summary', 'lookup', 'registryRetry', 'otp', 'activationRetry', 'category', 'city', 'passwordResetOffer', 'passwordReset', 'passwordResetRetry', 'followUp', 'other'].map(
     (s) => [s, 0],
   ),
 );
@@ -52,8 +52,8 @@ beforeAll(async () => {
 
   // 1. Outcome A, one impossible expiry date on the way; no new password, thanks.
   await play(server.whatsapp('+212610000001'), 'fr', ['Bonjour', '1', 'AB123456', '31/02/2031', '30/06/2031', '14/03/1985', '1', '1', 'passer', 'oui', 'non']);
-  // 2. Outcome C on SMS in Arabic: two more pages of categories, pharmacists, Casablanca.
-  await play(server.sms('+212710000002'), 'ar', ['السلام عليكم', '1', 'ZZ999999', '15/08/2030', '15/03/1985', '1', '3', 'دوز', 'نعم', '0', '0', '11', 'الدار البيضاء']);
+  // 2. Outcome C on SMS in Arabic: two more pages of categories, pharmacists, Casablanca, yes to the follow-up.
+  await play(server.sms('+212710000002'), 'ar', ['السلام عليكم', '1', 'ZZ999999', '15/08/2030', '15/03/1985', '1', '3', 'دوز', 'نعم', '0', '0', '11', 'الدار البيضاء', 'نعم']);
   // 3. Outcome B: something that is not a code, a wrong code, then the right one.
   const b = server.whatsapp('+212610000003');
   await play(b, 'fr', [...form('BE654321', '15/11/2030', '02/07/1990'), 'oui', '123']);
@@ -106,9 +106,9 @@ describe('GET /metrics after scripted conversations', () => {
     expect(valueOf(afterExpiry, 'tasjil_turns_total', { channel: 'whatsapp', locale: 'fr' })).toBe(turns['whatsapp fr']);
     expect(valueOf(afterExpiry, 'tasjil_turns_total', { channel: 'sms', locale: 'ar' })).toBe(turns['sms ar']);
     expect(valueOf(afterExpiry, 'tasjil_turns_total', { channel: 'sms', locale: 'fr' })).toBe(turns['sms fr']);
-    expect(turns).toEqual({ 'whatsapp fr': 66, 'sms ar': 13, 'sms fr': 2 });
+    expect(turns).toEqual({ 'whatsapp fr': 66, 'sms ar': 14, 'sms fr': 2 });
     const total = afterExpiry.filter((s) => s.name === 'tasjil_turns_total').reduce((sum, s) => sum + s.value, 0);
-    expect(total).toBe(81);
+    expect(total).toBe(82);
   });
 
   it('counts each step once per conversation that reached it', () => {
@@ -132,6 +132,7 @@ describe('GET /metrics after scripted conversations', () => {
       city: 1,
       // Outcome A offers a new password.
       passwordResetOffer: 1,
+      followUp: 1,
     });
   });
 
@@ -150,6 +151,10 @@ describe('GET /metrics after scripted conversations', () => {
     expect(byLabel(afterExpiry, 'tasjil_reprompts_total', 'step')).toEqual({ ...STEP_ZEROES, expiryDate: 3, otp: 1 });
     expect(byLabel(afterExpiry, 'tasjil_way_outs_total', 'step')).toEqual({ ...STEP_ZEROES, expiryDate: 1 });
     expect(byLabel(afterExpiry, 'tasjil_identity_mismatches_total', 'kind')).toEqual({ birthDate: 3, idExpiryDate: 0, both: 0 });
+  });
+
+  it('counts follow-ups by event: the one made with a yes', () => {
+    expect(byLabel(afterExpiry, 'tasjil_follow_ups_total', 'event')).toEqual({ created: 1, notified: 0, cancelled: 0, expired: 0, not_subject: 0 });
   });
 
   it('counts codes sent and checked', () => {

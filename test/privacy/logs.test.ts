@@ -1,4 +1,7 @@
+import { ManualClock } from '../../src/clock';
 import { createTestBot, type TestBot } from '../support/harness';
+import { RegistryThatRegisters } from '../support/registryThatRegisters';
+import { sampleRegistry } from '../support/twilioServer';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 
 /**
@@ -53,6 +56,27 @@ describe('logs carry no personal data', () => {
     if (_name.startsWith('forgotten password, French')) expect(bot.app.outbox.list().some((m) => m.to === '+212612345632' && m.body.includes('nouveau mot de passe'))).toBe(true);
     const secrets = bot.app.outbox.list().flatMap((m) => m.body.match(/\b(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{6,}\b/g) ?? []);
     for (const value of [...fixtures, ...secrets]) {
+      const squashed = value.replace(/[\s/+-]/g, '');
+      expect({ value, found: logs.includes(value) || logs.replace(/[\s/+-]/g, '').includes(squashed) }).toEqual({ value, found: false });
+    }
+  });
+
+  it('C on WhatsApp with a follow-up: the yes, the checks, the notice and a later cancel', async () => {
+    const clock = new ManualClock();
+    const registry = new RegistryThatRegisters(sampleRegistry(clock));
+    const bot = createTestBot({ channel: 'whatsapp', from: PHONE, clock, registry, env: { TWILIO_NOTIFICATION_TEMPLATE_SID: `HX${'0'.repeat(32)}` } });
+    bot.app.followUps.startChecks();
+    await run(bot, [...conversations['C, French']!, 'oui']);
+    for (const registered of [false, true]) {
+      if (registered) registry.register('ZZ999999');
+      bot.clock.advance(27 * 60 * 60 * 1000);
+      await bot.app.followUps.runDue();
+    }
+    await run(bot, ['oui', 'annuler le suivi']);
+    await bot.app.close();
+    const logs = bot.logLines.join('\n');
+    for (const event of ['followup.created', 'followup.checked', 'followup.notified']) expect(logs).toContain(`"event":"${event}"`);
+    for (const value of fixtures) {
       const squashed = value.replace(/[\s/+-]/g, '');
       expect({ value, found: logs.includes(value) || logs.replace(/[\s/+-]/g, '').includes(squashed) }).toEqual({ value, found: false });
     }

@@ -100,9 +100,10 @@ describe('SMS, in Arabic, to outcome C', () => {
       { say: '11', expect: ['بالنسبة لـ «الصيادلة»، أحضر:', 'طلب التسجيل (المطبوع رقم 328-1-01)', 'شهادة التسجيل في هيئة الصيادلة', 'في أي مدينة أنت؟'] },
       {
         say: 'الدار البيضاء',
-        expect: ['قرب الدار البيضاء:', 'المقر الرئيسي للصندوق الوطني للضمان الاجتماعي', 'شارع محمد الخامس، الدار البيضاء', '3939', 'انتهينا. مسحنا أجوبتك.'],
+        expect: ['قرب الدار البيضاء:', 'المقر الرئيسي للصندوق الوطني للضمان الاجتماعي', 'شارع محمد الخامس، الدار البيضاء', '3939', 'نخبرك هنا عندما يصبح رقمك جاهزا؟'],
         not: ['ZZ999999', 'مبرمجة'],
       },
+      { say: 'لا', expect: ['بدون متابعة', 'انتهينا. مسحنا أجوبتك.'] },
     ]);
     // Each turn is one SMS body at most 1,600 characters (Twilio's limit), the list pages kept short.
     for (const reply of replies) for (const body of reply.messages) expect(body.length).toBeLessThanOrEqual(SMS_BODY_MAX);

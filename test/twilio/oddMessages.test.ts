@@ -141,7 +141,8 @@ describe('a shared location (WhatsApp pin)', () => {
     expect([...km].sort((a, b) => a - b)).toEqual(km);
     expect(officeLines[0]).toContain('Agence CNSS Rabat (exemple)');
     expect(officeLines[0]).toContain('(à 2 km)');
-    expect(reply.text).toContain("C'est terminé");
+    expect(reply.text).toContain('Voulez-vous que Tasjil vous prévienne ici');
+    expect((await user.say('non')).text).toContain("C'est terminé");
   });
 
   it('at another step → "please type", and the question is still pending', async () => {

@@ -19,11 +19,13 @@ type Step = 'welcome' | 'question' | 'summary' | 'outcome' | 'documents' | 'offi
  *   (Arabic is UCS-2: 134 characters in 2 segments);
  * - the Arabic summary reads back seven answers (smsPrompts.test.ts explains its 4);
  * - outcomes, the documents to bring and the offices are the answer itself, sent once: cut
- *   shorter, they would lose a document or an address.
+ *   shorter, they would lose a document or an address;
+ * - the offices come with the follow-up offer, whose consent must say what is kept and how long
+ *   (docs/follow-up.md): one segment more in French, one in Arabic.
  */
 const BUDGETS: Record<Locale, Partial<Record<Step, number>>> = {
-  fr: { outcome: 3, offices: 3 },
-  ar: { welcome: 3, summary: 4, outcome: 5, documents: 4, offices: 6 },
+  fr: { outcome: 3, offices: 4 },
+  ar: { welcome: 3, summary: 4, outcome: 5, documents: 4, offices: 7 },
 };
 
 const OPENERS: Record<Locale, { hello: string; skip: string; yes: string; city: string }> = {
