@@ -53,9 +53,11 @@ export async function freePort(): Promise<number> {
 /**
  * V8 flags for an instance in a 512 MiB container (docs/operations.md, "Memory"): the old
  * generation capped well below the container's limit, the young generation pinned so its size
- * does not depend on the Node version's defaults. BENCH_CAPPED_NODE_FLAGS replaces them (to try others).
+ * does not depend on the Node version's defaults, and the old generation's growth between full
+ * collections set back to what V8 allows on a big machine (below a 2 GiB cap it drops to ~1.3×,
+ * ten times more full collections). BENCH_CAPPED_NODE_FLAGS replaces them (to try others).
  */
-export const CONTAINER_512_MIB_FLAGS = (process.env.BENCH_CAPPED_NODE_FLAGS ?? '--max-old-space-size=320 --max-semi-space-size=8').split(/\s+/).filter(Boolean);
+export const CONTAINER_512_MIB_FLAGS = (process.env.BENCH_CAPPED_NODE_FLAGS ?? '--max-old-space-size=320 --max-semi-space-size=8 --heap-growing-percent=300').split(/\s+/).filter(Boolean);
 
 /** The compiled product's entry (`npm run build`). */
 export const COMPILED_ENTRY = 'dist/src/index.js';
