@@ -1,7 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { botFrameworkRoute, percentile, runPhase, twilioRoute, type Identity, type PhaseResult, type Route, type Step, type Target } from './lib/load';
-import { freePort, killAllNow, pinToCpus, rssBytes, startNode, stopAll, stopInstance, waitReady, type Instance } from './lib/processes';
+import { execFileSync } from 'node:child_process';
+import {
+  COMPILED_ENTRY,
+  CONTAINER_512_MIB_FLAGS,
+  freePort,
+  killAllNow,
+  pinToCpus,
+  processShape,
+  REPO_ROOT,
+  rssBytes,
+  startNode,
+  stopAll,
+  stopInstance,
+  waitReady,
+  type Instance,
+} from './lib/processes';
 import { anyKeyUnder, connectRedis, deleteUnder, keysUnder, memoryUsage, redisCpuSeconds, type BenchRedis } from './lib/redisProbe';
 import { printReport, type Report, type ScenarioReport } from './lib/report';
 import { baselineConversation, registration, type Channel, type Outcome } from './lib/scripts';
@@ -9,10 +24,12 @@ import { baselineConversation, registration, type Channel, type Outcome } from '
 /**
  * `npm run bench [-- --quick] [-- --users=50 --duration=12 --no-redis --timeout=900]`
  *
- * Starts Tasjil itself (memory mode; Redis mode with one and two instances) and the plain
- * botbuilder baseline (bench/baseline/) as child processes on loopback ports, drives virtual users
- * through whole registrations over the signed Twilio route and over /api/messages, and prints a
- * table per scenario, the targets of issue 5 with PASS/FAIL, and, as its last line, one JSON object.
+ * Builds the product (`tsc -p tsconfig.build.json` into dist/), starts it compiled as production
+ * does (memory mode; Redis mode with one and two instances, and one more with the V8 flags of a
+ * 512 MiB container) and the plain botbuilder baseline (bench/baseline/) as child processes on
+ * loopback ports, drives virtual users through whole registrations over the signed Twilio route
+ * and over /api/messages, and prints a table per scenario, the targets of issues 5 and 15 with
+ * PASS/FAIL, and, as its last line, one JSON object.
  * Exit code 0 whenever the bench ran (a missed target is reported, not an exit code).
  */
 
@@ -41,6 +58,7 @@ function parseOptions(argv: string[]): Options {
   };
   if (flag('help')) {
     console.log('usage: npm run bench -- [--quick] [--users=50] [--duration=SECONDS] [--rss-conversations=10000] [--no-redis] [--timeout=SECONDS]');
+    console.log(`The product runs compiled (built first into dist/); the "512 MiB" instance runs with ${CONTAINER_512_MIB_FLAGS.join(' ')} (BENCH_CAPPED_NODE_FLAGS to try others).`);
     process.exit(0);
   }
   const quick = flag('quick');
@@ -56,7 +74,7 @@ function parseOptions(argv: string[]): Options {
     rssWarmupConversations: 500,
     redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     redis: !flag('no-redis'),
-    hardTimeoutMs: number('timeout', quick ? 120 : 900) * 1000,
+    hardTimeoutMs: number('timeout', quick ? 240 : 900) * 1000,
   };
 }
 
@@ -105,6 +123,9 @@ async function main(): Promise<void> {
   let redis: BenchRedis | undefined;
 
   cleanup.prefix = prefix;
+  // The product as production runs it: compiled JavaScript, no TypeScript loader (issue 15).
+  log('building the product (tsc -p tsconfig.build.json, into dist/)');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'inherit' });
   const hardTimeout = setTimeout(() => void abort(`hard timeout of ${options.hardTimeoutMs / 1000} s`, 2), options.hardTimeoutMs);
 
   if (options.redis) {
@@ -129,18 +150,28 @@ async function main(): Promise<void> {
     ...extra,
   });
   const redisEnv = { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, STATE_ENCRYPTION_KEY: stateKey };
-  const launch = async (name: string, entry: string, env: NodeJS.ProcessEnv) => startNode(name, entry, await freePort(), env);
+  const launch = async (name: string, entry: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []) => startNode(name, entry, await freePort(), env, nodeFlags);
 
   log(`run ${runId}: starting the processes (${options.quick ? 'quick' : 'full'} run, ${options.users} users, ${cpus().length} CPUs)`);
   const instances: Instance[] = [];
   const baseline = await launch('baseline', 'bench/baseline/index.ts', { ...cleanEnv(), NODE_ENV: 'production' });
   instances.push(baseline);
-  const memory = await launch('memory', 'src/index.ts', product({}));
+  const memory = await launch('memory', COMPILED_ENTRY, product({}));
   instances.push(memory);
-  const redisA = redis ? await launch('redis-a', 'src/index.ts', product(redisEnv)) : undefined;
-  const redisB = redis ? await launch('redis-b', 'src/index.ts', product(redisEnv)) : undefined;
-  for (const instance of [redisA, redisB]) if (instance) instances.push(instance);
-  const readyMs = await Promise.all(instances.map((instance) => waitReady(instance, 60_000)));
+  const redisA = redis ? await launch('redis-a', COMPILED_ENTRY, product(redisEnv)) : undefined;
+  const redisB = redis ? await launch('redis-b', COMPILED_ENTRY, product(redisEnv)) : undefined;
+  const redisCapped = redis ? await launch('redis-512', COMPILED_ENTRY, product(redisEnv), CONTAINER_512_MIB_FLAGS) : undefined;
+  for (const instance of [redisA, redisB, redisCapped]) if (instance) instances.push(instance);
+  const startups: Report['startups'] = [];
+  const readyMs = await Promise.all(
+    instances.map(async (instance) => {
+      const ms = await waitReady(instance, 60_000);
+      // Read at once: "RSS at ready" is what an instance holds before its first message.
+      const rssAtReady = rssBytes(instance.pid);
+      if (instance !== baseline) startups.push(startupOf(instance, rssAtReady, ms));
+      return ms;
+    }),
+  );
   log(`ready: ${instances.map((instance, i) => `${instance.name} ${readyMs[i]} ms`).join(', ')}`);
 
   // --- the load --------------------------------------------------------------------------------
@@ -191,6 +222,8 @@ async function main(): Promise<void> {
   let redisWired: boolean | undefined;
   let liveConversation: Report['redisPerLiveConversation'];
   let r1Twilio: ScenarioReport | undefined;
+  let r1Capped: ScenarioReport | undefined;
+  let cappedRounds: { throughput: number[]; cpuPerMessage: number[] } | undefined;
   let r2Twilio: ScenarioReport | undefined;
   let r1OneCore: ScenarioReport | undefined;
   let r2OneCoreEach: ScenarioReport | undefined;
@@ -198,6 +231,15 @@ async function main(): Promise<void> {
     r1Twilio = await measure('redis-1-twilio', 'Redis, 1 instance, Twilio', 'redis', [redisA], twilio, tasjilScript('whatsapp'));
     redisWired = await anyKeyUnder(redis, prefix);
     r1Twilio.redisWired = redisWired;
+    // Right after the uncapped run, on the same machine state: the 512 MiB container's flags.
+    if (redisCapped) {
+      r1Capped = await measure('redis-1-twilio-512', `Redis, 1 instance, Twilio, ${CONTAINER_512_MIB_FLAGS.join(' ')}`, 'redis', [redisCapped], twilio, tasjilScript('whatsapp'));
+      r1Capped.redisWired = redisWired;
+      cappedRounds = await alternateCappedAndUncapped(redisA, redisCapped, options, newIdentity, twilio, tasjilScript('whatsapp'));
+      const shown = (ratios: number[]) => ratios.map((ratio) => ratio.toFixed(2)).join(', ');
+      log(`512 MiB flags ÷ none, pair by pair: throughput ${shown(cappedRounds.throughput)}; CPU per message ${shown(cappedRounds.cpuPerMessage)}`);
+      await stopInstance(redisCapped);
+    }
     // Latency is read at a load the instance can carry: in a closed loop (no think time) it is
     // users ÷ throughput by construction (Little's law), whatever a turn costs. The same 50 users
     // pace themselves to half the rate measured just above.
@@ -257,6 +299,10 @@ async function main(): Promise<void> {
     scenarios,
     ratios: {
       twilioRedis1OverBaseline: r1Twilio ? r1Twilio.messagesPerSecond / base.messagesPerSecond : undefined,
+      twilioRedis1CappedOverUncapped: cappedRounds ? median(cappedRounds.throughput) : undefined,
+      twilioRedis1CappedOverUncappedRounds: cappedRounds?.throughput,
+      twilioRedis1CappedOverUncappedCpuPerMessage: cappedRounds ? median(cappedRounds.cpuPerMessage) : undefined,
+      twilioRedis1CappedOverUncappedCpuPerMessageRounds: cappedRounds?.cpuPerMessage,
       apiMemoryOverBaseline: memApi.messagesPerSecond / base.messagesPerSecond,
       twilioMemoryOverBaseline: memTwilio.messagesPerSecond / base.messagesPerSecond,
       twilioRedis2OverRedis1: r1Twilio && r2Twilio ? r2Twilio.messagesPerSecond / r1Twilio.messagesPerSecond : undefined,
@@ -265,6 +311,8 @@ async function main(): Promise<void> {
     },
     redisPerLiveConversation: liveConversation,
     rss,
+    startups,
+    cappedNodeFlags: CONTAINER_512_MIB_FLAGS,
     targets: [],
     notes,
     totalSeconds: 0,
@@ -275,6 +323,62 @@ async function main(): Promise<void> {
 
 /** What a virtual user says in its `k`-th conversation. */
 type Script = (identity: Identity, k: number, user: number) => Step[];
+
+/**
+ * Throughput with the 512 MiB container's flags over throughput without, in back-to-back windows
+ * on two warm instances, alternating which goes first (A B, B A, …): the shared machine's load
+ * drifts by more than the difference sought, and each pair sees nearly the same drift. The CPU
+ * seconds each spent per message too: on a busy machine throughput follows the CPU the instance
+ * was given, its cost per message (what a smaller young generation would raise) much less.
+ */
+async function alternateCappedAndUncapped(
+  uncapped: Instance,
+  capped: Instance,
+  options: Options,
+  newIdentity: () => Identity,
+  route: Route,
+  script: Script,
+): Promise<{ throughput: number[]; cpuPerMessage: number[] }> {
+  const rounds = options.quick ? 4 : 6;
+  // An instance without a heap cap defers its full collections (its RSS climbs instead): in a
+  // window of a few seconds it runs ahead on credit. Longer windows make it pay its share.
+  const durationMs = Math.max(options.durationMs, 5000);
+  const ratios = { throughput: [] as number[], cpuPerMessage: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    const rates = new Map<Instance, number>();
+    const cpuPerMessage = new Map<Instance, number>();
+    for (const instance of round % 2 === 0 ? [uncapped, capped] : [capped, uncapped]) {
+      const result = await runPhase({
+        users: options.users,
+        targets: [{ host: '127.0.0.1', port: instance.port }],
+        route,
+        script,
+        newIdentity,
+        pids: [instance.pid],
+        warmupMs: 500,
+        durationMs,
+      });
+      rates.set(instance, result.messages / result.measuredSeconds);
+      cpuPerMessage.set(instance, (result.cpuSecondsByPid[instance.pid] ?? NaN) / result.messages);
+    }
+    ratios.throughput.push(rates.get(capped)! / rates.get(uncapped)!);
+    ratios.cpuPerMessage.push(cpuPerMessage.get(capped)! / cpuPerMessage.get(uncapped)!);
+  }
+  return ratios;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** How an instance was started and what it held when it first answered /readyz. */
+function startupOf(instance: Instance, rssAtReady: number, readyMs: number): Report['startups'][number] {
+  const { argv, children } = processShape(instance.pid);
+  const command = argv.map((arg) => (arg === process.execPath ? 'node' : arg)).join(' ');
+  return { name: instance.name, command, typescriptLoader: argv.some((arg) => /tsx|ts-node/.test(arg)), childProcesses: children, readyMs, rssAtReadyMiB: rssAtReady / 2 ** 20 };
+}
 
 /** Runs one scenario (warm-up, then the measured window) and records its report. */
 type Measure = (
@@ -452,7 +556,7 @@ async function measureRss(
   route: Route,
   script: (identity: Identity, k: number, user: number) => Step[],
 ): Promise<NonNullable<Report['rss']>> {
-  const instance = startNode('rss', 'src/index.ts', await freePort(), env);
+  const instance = startNode('rss', COMPILED_ENTRY, await freePort(), env);
   await waitReady(instance, 60_000);
   const atReady = rssBytes(instance.pid);
   const target = { host: '127.0.0.1', port: instance.port };

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { repoPath } from './repoRoot';
 import { parseStateKeys, type StateKeys } from './state/keys';
 
 /**
@@ -200,8 +201,7 @@ export class ConfigError extends Error {
   }
 }
 
-const REPO_ROOT = join(__dirname, '..');
-export const DEFAULT_PEOPLE_FILE = join(REPO_ROOT, 'data', 'sample-people.csv');
+export const DEFAULT_PEOPLE_FILE = repoPath('data', 'sample-people.csv');
 
 /** Reads and validates the environment. Throws ConfigError naming each wrong variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

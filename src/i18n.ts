@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoPath } from './repoRoot';
 import type { Locale } from './services/types';
 
 /**
@@ -10,7 +11,7 @@ import type { Locale } from './services/types';
  */
 
 export const LOCALES: readonly Locale[] = ['ar', 'fr'];
-export const LOCALES_DIR = join(__dirname, '..', 'locales');
+export const LOCALES_DIR = repoPath('locales');
 
 type Tree = { [key: string]: string | string[] | Tree };
 export type Catalogue = Map<string, string | string[]>;

@@ -1,12 +1,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
 /**
- * The processes under test: started with `node --import tsx <entry>` (so the pid we read in /proc is
- * the server itself, not a wrapper), on loopback ports we picked, and always killed at the end.
+ * The processes under test, on loopback ports we picked, always killed at the end. The product
+ * runs compiled (`node dist/src/index.js`, as in production: `npm run bench` builds first); the
+ * baseline bot with `node --import tsx <entry>`. Either way the pid we read in /proc is the server
+ * itself, not a wrapper.
  */
 
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -48,13 +50,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `node --import tsx <entry>` in the repository with exactly `env`. */
-export function startNode(name: string, entry: string, port: number, env: NodeJS.ProcessEnv): Instance {
+/**
+ * V8 flags for an instance in a 512 MiB container (docs/operations.md, "Memory"): the old
+ * generation capped well below the container's limit, the young generation pinned so its size
+ * does not depend on the Node version's defaults, and the old generation's growth between full
+ * collections set back to what V8 allows on a big machine (below a 2 GiB cap it drops to ~1.3×,
+ * ten times more full collections). BENCH_CAPPED_NODE_FLAGS replaces them (to try others).
+ */
+export const CONTAINER_512_MIB_FLAGS = (process.env.BENCH_CAPPED_NODE_FLAGS ?? '--max-old-space-size=320 --max-semi-space-size=8 --heap-growing-percent=300').split(/\s+/).filter(Boolean);
+
+/** The compiled product's entry (`npm run build`). */
+export const COMPILED_ENTRY = 'dist/src/index.js';
+
+/**
+ * Starts `node [flags] <entry>` in the repository with exactly `env`: a .js entry as it is, a .ts
+ * entry through tsx's loader (`--import tsx`, in the same process).
+ */
+export function startNode(name: string, entry: string, port: number, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Instance {
   // BENCH_CPU_PROFILE_DIR=/tmp/prof: each process writes a .cpuprofile there when it stops (for a profiler).
   const profile = process.env.BENCH_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`] : [];
   // BENCH_NODE_FLAGS="--max-semi-space-size=32": V8 flags to try on every process (GC tuning).
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...flags, ...profile, '--import', 'tsx', entry], {
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...flags, ...nodeFlags, ...profile, ...loader, entry], {
     cwd: REPO_ROOT,
     env: { ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -142,6 +160,16 @@ export function cpuSeconds(pid: number): number {
   // Fields after the command name (which may hold spaces), counted from field 3: utime is 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** The process's command line (/proc/<pid>/cmdline) and how many child processes it has. */
+export function processShape(pid: number): { argv: string[]; children: number } {
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  let children = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    children += readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).length;
+  }
+  return { argv, children };
 }
 
 /** Resident set size in bytes (/proc/<pid>/status VmRSS). */

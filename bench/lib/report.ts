@@ -54,6 +54,13 @@ export interface Report {
   scenarios: ScenarioReport[];
   ratios: {
     twilioRedis1OverBaseline?: number;
+    /** The same instance started with the 512 MiB container's V8 flags, over it without them. */
+    twilioRedis1CappedOverUncapped?: number;
+    /** That ratio in each pair of back-to-back windows (its median is the figure above). */
+    twilioRedis1CappedOverUncappedRounds?: number[];
+    /** CPU seconds per message with the flags over without (median, and per pair): above 1, the flags cost CPU. */
+    twilioRedis1CappedOverUncappedCpuPerMessage?: number;
+    twilioRedis1CappedOverUncappedCpuPerMessageRounds?: number[];
     apiMemoryOverBaseline: number;
     twilioMemoryOverBaseline: number;
     twilioRedis2OverRedis1?: number;
@@ -88,6 +95,17 @@ export interface Report {
     errors: number;
     lostTurns: number;
   };
+  /** Every product instance: its command line and what it held when it first answered /readyz. */
+  startups: {
+    name: string;
+    command: string;
+    typescriptLoader: boolean;
+    childProcesses: number;
+    readyMs: number;
+    rssAtReadyMiB: number;
+  }[];
+  /** The V8 flags of the "512 MiB" instance. */
+  cappedNodeFlags: string[];
   targets: Target[];
   notes: string[];
   totalSeconds: number;
@@ -104,6 +122,9 @@ export const P99_LIMIT_MS = 50;
 export const BASELINE_RATIO = 1.0;
 export const SCALE_OUT_RATIO = 1.6;
 export const REDIS_BYTES_PER_CONVERSATION = 4096;
+/** Issue 15: an instance in a 512 MiB container. */
+export const CAPPED_THROUGHPUT_RATIO = 0.95;
+export const RSS_AT_READY_LIMIT_MIB = 200;
 
 export function evaluateTargets(report: Report): Target[] {
   const r1 = report.scenarios.find((s) => s.key === 'redis-1-twilio' && s.redisWired);
@@ -165,6 +186,33 @@ export function evaluateTargets(report: Report): Target[] {
       `start/middle/end ${rss!.startMiB.toFixed(0)} → ${rss!.middleMiB.toFixed(0)} → ${rss!.endMiB.toFixed(0)} MiB`,
     report.quick ? 'skipped (--quick)' : 'not run',
   );
+  const capped = report.scenarios.find((s) => s.key === 'redis-1-twilio-512' && s.redisWired);
+  add(
+    `Twilio, Redis, 1 instance: throughput with ${report.cappedNodeFlags.join(' ')} ÷ without${users}`,
+    `≥ ${CAPPED_THROUGHPUT_RATIO}×`,
+    capped ? report.ratios.twilioRedis1CappedOverUncapped : undefined,
+    (v) => v >= CAPPED_THROUGHPUT_RATIO,
+    (v) => {
+      const rounds = report.ratios.twilioRedis1CappedOverUncappedRounds ?? [];
+      const cpu = report.ratios.twilioRedis1CappedOverUncappedCpuPerMessageRounds ?? [];
+      return (
+        `${v.toFixed(2)}×, median of ${rounds.length} back-to-back pairs (${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)}); ` +
+        `CPU per message ${fixed(report.ratios.twilioRedis1CappedOverUncappedCpuPerMessage, 2)}× (${Math.min(...cpu).toFixed(2)}–${Math.max(...cpu).toFixed(2)})`
+      );
+    },
+  );
+  const cappedStart = report.startups.find((s) => s.name === 'redis-512');
+  add(
+    `RSS at ready, compiled start with ${report.cappedNodeFlags.join(' ')}`,
+    `≤ ${RSS_AT_READY_LIMIT_MIB} MiB, one process, no TypeScript loader`,
+    cappedStart && !cappedStart.typescriptLoader && cappedStart.childProcesses === 0 ? cappedStart.rssAtReadyMiB : cappedStart ? Infinity : undefined,
+    (v) => v <= RSS_AT_READY_LIMIT_MIB,
+    (v) =>
+      Number.isFinite(v)
+        ? `${v.toFixed(0)} MiB (without the flags: ${report.startups.filter((s) => s.name !== 'redis-512').map((s) => `${s.name} ${s.rssAtReadyMiB.toFixed(0)}`).join(', ')} MiB)`
+        : `a TypeScript loader or a child process: ${cappedStart!.command}, ${cappedStart!.childProcesses} children`,
+    why,
+  );
   return targets;
 }
 
@@ -222,6 +270,13 @@ export function printReport(report: Report): void {
         (live.errors || live.lostTurns ? `; ${live.errors} errors, ${live.lostTurns} lost turns` : ''),
     );
   }
+  if (report.startups.length) {
+    out.push('');
+    out.push('Product instances at ready (RSS read when /readyz first answered 200):');
+    for (const s of report.startups) {
+      out.push(`  ${s.name}: ${fixed(s.rssAtReadyMiB)} MiB after ${fixed(s.readyMs)} ms; ${s.command}${s.typescriptLoader ? ' [TypeScript loader]' : ''}${s.childProcesses ? ` [${s.childProcesses} child processes]` : ''}`);
+    }
+  }
   const rss = report.rss;
   if (rss) {
     out.push('');
@@ -244,7 +299,7 @@ export function printReport(report: Report): void {
     );
   }
   out.push('');
-  out.push('Targets (issue 5):');
+  out.push('Targets (issues 5 and 15):');
   const width = Math.max(...report.targets.map((t) => t.name.length + t.limit.length + 1));
   for (const t of report.targets) out.push(`  ${t.status.padEnd(12)} ${`${t.name} ${t.limit}`.padEnd(width)}  ${t.shown}`);
   if (report.notes.length) {

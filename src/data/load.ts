@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
+import { repoPath } from '../repoRoot';
 import {
   CategoriesFileSchema,
   CitiesFileSchema,
@@ -14,7 +15,7 @@ import {
 export type { ReferenceData } from './schemas';
 
 /** The repository's data/ folder. */
-export const DATA_DIR = join(__dirname, '..', '..', 'data');
+export const DATA_DIR = repoPath('data');
 
 export const REFERENCE_FILES = {
   idTypes: 'id-types.json',

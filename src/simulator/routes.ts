@@ -9,10 +9,11 @@ import { stateKey, type App } from '../app';
 import { bareAddress, channelOf, parseFormBody } from '../channels/twilio/inbound';
 import type { WebhookAnswer } from '../channels/twilio/webhook';
 import { LOCALES, loadCatalogue } from '../i18n';
+import { repoPath } from '../repoRoot';
 import { SIMULATOR_OUR_NUMBER, type FeedChannel, type SimulatorFeed } from './feed';
 
 /** The page's own files: plain HTML, CSS and JS, read once, served as they are (no build step). */
-const PUBLIC_DIR = join(__dirname, 'public');
+const PUBLIC_DIR = repoPath('src', 'simulator', 'public');
 const FILES = {
   '/simulator': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/simulator/page.css': { file: 'page.css', type: 'text/css; charset=utf-8' },
