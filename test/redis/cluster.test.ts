@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createCluster } from 'redis';
+import { createClient, createCluster } from 'redis';
 import { ManualClock } from '../../src/clock';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { FakeTwilio } from '../support/fakeTwilio';
+import { FOLLOW_UP_PERSONAL, FOLLOW_UP_WORKER, followUpKeys, isQueueBookkeeping, isQueueKey, startFollowUpInstances, TEMPLATE_SID, type FollowUpInstances } from '../support/followUpOnTopology';
 import { concurrentConversations, converse, OUTCOME_A_FR } from '../support/haConversations';
 import { expectNoPersonalData, scanForPersonalData, secretsInSms } from '../support/personalDataScan';
 import { newTestPrefix } from '../support/redis';
-import { aclUserFor, startCluster, type ClusterSet } from '../support/redisTopologies';
+import { aclUserFor, startCluster, waitFor, type ClusterSet } from '../support/redisTopologies';
 import { sampleRegistry, SMS_FROM, startTwilioServer, statusForm, type TwilioTestServer } from '../support/twilioServer';
 
 /**
@@ -152,10 +153,91 @@ describe('what the cluster holds', () => {
   }, 60_000);
 });
 
+describe('the follow-up after outcome C (BullMQ on the cluster)', () => {
+  let instances: FollowUpInstances | undefined;
+  afterEach(async () => {
+    await instances?.stop();
+    instances = undefined;
+  }, 30_000);
+
+  /** The follow-up's keys under `prefix` on the cluster that are not BullMQ's bookkeeping: the record and its job. */
+  const pendingUnder = async (prefix: string) => followUpKeys(await cluster!.keys(`${prefix}*`), prefix).filter((key) => !isQueueBookkeeping(key, prefix));
+
+  /**
+   * Every key under `prefix` on every running node, primaries and replicas (READONLY: a replica
+   * serves reads of its primary's slots), has nothing personal.
+   */
+  const scanEveryNode = async (prefix: string) => {
+    let scanned = 0;
+    for (const node of cluster!.nodes.filter((n) => n.running)) {
+      const reader = createClient({ socket: { host: node.host, port: node.port, reconnectStrategy: false } });
+      reader.on('error', () => undefined);
+      await reader.connect();
+      try {
+        await reader.sendCommand(['READONLY']);
+        const keys: string[] = [];
+        for await (const page of reader.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) keys.push(...page.map(String));
+        if (keys.length === 0) continue;
+        scanned += keys.length;
+        expectNoPersonalData(await scanForPersonalData(reader, keys, FOLLOW_UP_PERSONAL), (key) => isQueueKey(key, prefix));
+      } finally {
+        reader.destroy();
+      }
+    }
+    expect(scanned).toBeGreaterThan(0);
+  };
+
+  it('two instances, both running the checks: ONE notice once the registry registers the worker; no CROSSSLOT; the queue in one slot under the prefix; the data then gone; nothing personal', async () => {
+    instances = await startFollowUpInstances(env());
+    const { prefix } = instances;
+    await instances.consent();
+    const pending = await pendingUnder(prefix);
+    expect(pending.filter((key) => key.startsWith(`${prefix}followup:`))).toHaveLength(1);
+    expect(pending.filter((key) => isQueueKey(key, prefix)).length).toBeGreaterThan(0);
+    await scanEveryNode(prefix);
+
+    // BullMQ's keys, wherever they are: all under the prefix with the {followups} tag, in one slot
+    // (its Lua scripts touch several at once: another slot would be a CROSSSLOT).
+    const queueKeys = (await cluster!.keys('*')).filter((key) => /checks|bull|followups/.test(key) && !key.startsWith(`${prefix}followup:`));
+    expect(queueKeys.length).toBeGreaterThan(2);
+    for (const key of queueKeys.filter((k) => !k.startsWith(`${prefix}{followups}:`))) expect({ key, underThePrefix: false }).toEqual({ key, underThePrefix: true });
+    const node = cluster!.nodes.find((n) => n.running)!;
+    const slots = new Set(await Promise.all(queueKeys.map((key) => node.command(['CLUSTER', 'KEYSLOT', key]))));
+    expect(slots).toEqual(new Set([await node.command(['CLUSTER', 'KEYSLOT', '{followups}'])]));
+
+    await instances.registerAndCheck();
+    const sent = instances.notices();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ To: `whatsapp:${FOLLOW_UP_WORKER}`, ContentSid: TEMPLATE_SID });
+    expect(await instances.notified()).toBe(1);
+
+    await waitFor('the follow-up gone', async () => (await pendingUnder(prefix)).length === 0);
+    await scanEveryNode(prefix);
+    const logs = instances.logs();
+    expect(logs).toContain('"event":"followup.notified"');
+    expect(logs).not.toMatch(/CROSSSLOT|followup\.(worker_error|queue_error)/);
+    for (const value of FOLLOW_UP_PERSONAL) expect({ value, inLogs: logs.includes(value) }).toEqual({ value, inLogs: false });
+  }, 120_000);
+
+  it('a CLUSTER FAILOVER of the queue\'s shard while a follow-up waits: its job survives the switch and is run once', async () => {
+    instances = await startFollowUpInstances(env());
+    const { prefix } = instances;
+    await instances.consent();
+    // CLUSTER FAILOVER waits for the replica to catch up: nothing written before it is lost.
+    const { from, to } = await cluster!.failover(`${prefix}{followups}:checks:meta`);
+    expect(to).not.toBe(from);
+    await instances.registerAndCheck();
+    expect(instances.notices()).toHaveLength(1);
+    await waitFor('the follow-up gone', async () => (await pendingUnder(prefix)).length === 0);
+    expect(instances.logs()).not.toMatch(/CROSSSLOT/);
+  }, 120_000);
+});
+
 describe('a cluster with passwords', () => {
-  it('an ACL user (REDIS_USERNAME, REDIS_PASSWORD, as docs/redis.md sets it up): conversations go through; without it, /readyz says state is not ready', async () => {
+  it('an ACL user (REDIS_USERNAME, REDIS_PASSWORD, as docs/redis.md sets it up): conversations and the follow-up go through; without it, /readyz says state is not ready', async () => {
     const guarded = await startCluster({ password: 'cluster-secret' });
     const started: TwilioTestServer[] = [];
+    let stopFollowUps = async () => undefined as void;
     try {
       const guardedPrefix = newTestPrefix();
       for (const node of guarded.nodes) await node.command(aclUserFor(guardedPrefix));
@@ -166,7 +248,16 @@ describe('a cluster with passwords', () => {
       const locked = await startTwilioServer({ env: guardedEnv, clock, registry, waitForRedis: false });
       started.push(locked);
       expect(await locked.app.isStateReady()).toBe(false);
+
+      // The follow-up's BullMQ connections log in as that user too, and its queue stays within the user's keys.
+      const followUps = await startFollowUpInstances({ ...guarded.env, REDIS_USERNAME: 'tasjil', REDIS_PASSWORD: 'tasjil-secret' }, { prefix: guardedPrefix });
+      stopFollowUps = followUps.stop;
+      await followUps.consent();
+      await followUps.registerAndCheck();
+      expect(followUps.notices()).toHaveLength(1);
+      expect(followUps.logs()).not.toMatch(/NOPERM|CROSSSLOT|followup\.(worker_error|queue_error)/);
     } finally {
+      await stopFollowUps();
       await Promise.all(started.map((server) => server.close()));
       await guarded.stop();
     }

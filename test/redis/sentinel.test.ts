@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../src/clock';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { concurrentConversations, converse, OUTCOME_A_FR } from '../support/haConversations';
+import { FOLLOW_UP_PERSONAL, FOLLOW_UP_WORKER, followUpKeys, isQueueBookkeeping, isQueueKey, nodeKeys, nodeReader, startFollowUpInstances, TEMPLATE_SID, type FollowUpInstances } from '../support/followUpOnTopology';
+import { expectNoPersonalData, scanForPersonalData } from '../support/personalDataScan';
 import { newTestPrefix } from '../support/redis';
-import { aclUserFor, startSentinelSet, type SentinelSet } from '../support/redisTopologies';
+import { aclUserFor, startSentinelSet, waitFor, type SentinelSet } from '../support/redisTopologies';
 import { sampleRegistry, startTwilioServer, type TwilioTestServer } from '../support/twilioServer';
 
 /**
@@ -76,9 +78,76 @@ it('the primary killed in the middle of 20 conversations: every one completes, n
   expect(await servers[0]!.app.isStateReady()).toBe(true);
 }, 180_000);
 
-it('an ACL user on the data nodes (REDIS_USERNAME, REDIS_PASSWORD, as docs/redis.md sets it up) and a password on the sentinels (REDIS_SENTINEL_PASSWORD): conversations go through; without them, /readyz says state is not ready', async () => {
+describe('the follow-up after outcome C (BullMQ through the sentinels)', () => {
+  let instances: FollowUpInstances | undefined;
+  afterEach(async () => {
+    await instances?.stop();
+    instances = undefined;
+  }, 30_000);
+
+  /** The follow-up's keys on `node` that are not BullMQ's bookkeeping: the record and its job. */
+  const pendingOn = async (node: SentinelSet['nodes'][number], prefix: string) => followUpKeys(await nodeKeys(node, `${prefix}*`), prefix).filter((key) => !isQueueBookkeeping(key, prefix));
+
+  /** Every key under `prefix` on every data node (the primary and its replica) has nothing personal. */
+  const scanEveryNode = async (prefix: string, secrets: string[]) => {
+    for (const node of set!.nodes) {
+      const reader = nodeReader(node);
+      expectNoPersonalData(await scanForPersonalData(reader, await nodeKeys(node, `${prefix}*`), secrets), (key) => isQueueKey(key, prefix));
+    }
+  };
+
+  it('two instances, both running the checks: ONE notice once the registry registers the worker; the data then gone; nothing personal on any node or in the logs', async () => {
+    instances = await startFollowUpInstances(set!.env);
+    const { prefix } = instances;
+    await instances.consent();
+    // Kept on the primary and, replicated, on the replica: the sealed record and its BullMQ job.
+    for (const node of set!.nodes) {
+      const pending = await waitFor(`the follow-up on ${node.port}`, async () => {
+        const keys = await pendingOn(node, prefix);
+        return keys.length >= 2 && keys;
+      });
+      expect(pending.filter((key) => key.startsWith(`${prefix}followup:`))).toHaveLength(1);
+      expect(pending.filter((key) => key.startsWith(`${prefix}{followups}:checks:`)).length).toBeGreaterThan(0);
+    }
+    await scanEveryNode(prefix, FOLLOW_UP_PERSONAL);
+
+    await instances.registerAndCheck();
+    const sent = instances.notices();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ To: `whatsapp:${FOLLOW_UP_WORKER}`, ContentSid: TEMPLATE_SID });
+    expect(await instances.notified()).toBe(1);
+
+    // Gone from every node: nothing left but the queue's bookkeeping, which names no one.
+    for (const node of set!.nodes) await waitFor(`the follow-up gone from ${node.port}`, async () => (await pendingOn(node, prefix)).length === 0);
+    await scanEveryNode(prefix, FOLLOW_UP_PERSONAL);
+    const logs = instances.logs();
+    expect(logs).toContain('"event":"followup.notified"');
+    expect(logs).not.toMatch(/followup\.(worker_error|queue_error)/);
+    for (const value of FOLLOW_UP_PERSONAL) expect({ value, inLogs: logs.includes(value) }).toEqual({ value, inLogs: false });
+  }, 120_000);
+
+  it('a SENTINEL FAILOVER while a follow-up waits: its job survives the switch and is run once', async () => {
+    instances = await startFollowUpInstances(set!.env);
+    const { prefix } = instances;
+    await instances.consent();
+    const before = await set!.primary();
+    // On the replica too before the switch (replication is asynchronous: an unreplicated write
+    // is lost by any failover, and that is not what this test is about).
+    const replica = set!.nodes.find((node) => node !== before)!;
+    await waitFor('the follow-up replicated', async () => (await pendingOn(replica, prefix)).length >= 2);
+    expect(await set!.failover()).not.toBe(before);
+
+    await instances.registerAndCheck();
+    expect(instances.notices()).toHaveLength(1);
+    const now = await set!.primary();
+    await waitFor('the follow-up gone from the new primary', async () => (await pendingOn(now, prefix)).length === 0);
+  }, 120_000);
+});
+
+it('an ACL user on the data nodes (REDIS_USERNAME, REDIS_PASSWORD, as docs/redis.md sets it up) and a password on the sentinels (REDIS_SENTINEL_PASSWORD): conversations and the follow-up go through; without them, /readyz says state is not ready', async () => {
   const guarded = await startSentinelSet({ password: 'data-nodes-secret', sentinelPassword: 'sentinels-secret' });
   const started: TwilioTestServer[] = [];
+  let stopFollowUps = async () => undefined as void;
   try {
     const prefix = newTestPrefix();
     for (const node of guarded.nodes) await node.command(aclUserFor(prefix));
@@ -89,7 +158,16 @@ it('an ACL user on the data nodes (REDIS_USERNAME, REDIS_PASSWORD, as docs/redis
     const locked = await startTwilioServer({ env: { ...env, REDIS_SENTINEL_PASSWORD: 'sentinels-secret' }, clock, registry, waitForRedis: false });
     started.push(locked);
     expect(await locked.app.isStateReady()).toBe(false);
+
+    // The follow-up's BullMQ connections log in as that user too, and its queue stays within the user's keys.
+    const followUps = await startFollowUpInstances({ ...guarded.env, REDIS_USERNAME: 'tasjil', REDIS_PASSWORD: 'tasjil-secret', REDIS_SENTINEL_PASSWORD: 'sentinels-secret' }, { prefix });
+    stopFollowUps = followUps.stop;
+    await followUps.consent();
+    await followUps.registerAndCheck();
+    expect(followUps.notices()).toHaveLength(1);
+    expect(followUps.logs()).not.toMatch(/NOPERM|followup\.(worker_error|queue_error)/);
   } finally {
+    await stopFollowUps();
     await Promise.all(started.map((server) => server.close()));
     await guarded.stop();
   }

@@ -98,10 +98,11 @@ process.once('exit', () => {
 
 /**
  * ACL SETUSER for the user docs/redis.md recommends: user `tasjil`, password `tasjil-secret`, its
- * keys under `prefix` only, every command but the dangerous ones (FLUSHALL, CONFIG, KEYS…).
+ * keys under `prefix` only, every command but the dangerous ones (FLUSHALL, CONFIG, KEYS…) save
+ * INFO, which the follow-up's BullMQ (its Redis version check) and ioredis (its ready check) read.
  */
 export function aclUserFor(prefix: string): string[] {
-  return ['ACL', 'SETUSER', 'tasjil', 'on', '>tasjil-secret', `~${prefix}*`, 'resetchannels', '+@all', '-@dangerous'];
+  return ['ACL', 'SETUSER', 'tasjil', 'on', '>tasjil-secret', `~${prefix}*`, 'resetchannels', '+@all', '-@dangerous', '+info'];
 }
 
 /** A port nobody listens on now (the OS picks it). */
