@@ -7,8 +7,12 @@ import { FOLLOW_UP_PERSONAL, FOLLOW_UP_WORKER, followUpKeys, isQueueBookkeeping,
 import { concurrentConversations, converse, OUTCOME_A_FR } from '../support/haConversations';
 import { expectNoPersonalData, scanForPersonalData, secretsInSms } from '../support/personalDataScan';
 import { newTestPrefix } from '../support/redis';
+import { redisBinariesInstalled, requirement } from '../support/requirements';
 import { aclUserFor, startCluster, waitFor, type ClusterSet } from '../support/redisTopologies';
 import { sampleRegistry, SMS_FROM, startTwilioServer, statusForm, type TwilioTestServer } from '../support/twilioServer';
+
+/** Real redis-server processes: skipped with a notice where the binaries are missing (CI fails instead). */
+const withRedisServers = requirement('redis-server and redis-cli (Debian\'s redis-server package)', redisBinariesInstalled());
 
 /**
  * Tasjil on a Redis Cluster (REDIS_CLUSTER_NODES): three primaries with a replica each, started
@@ -29,6 +33,7 @@ let withTwilio: TwilioTestServer | undefined;
 const env = () => ({ ...cluster!.env, STATE_ENCRYPTION_KEY: K1, REDIS_KEY_PREFIX: prefix, TWILIO_REPLY_BUDGET_MS: '14000' });
 
 beforeAll(async () => {
+  if (!withRedisServers.available) return;
   warmUpDateRecognizer();
   await fake.start();
   cluster = await startCluster({ primaries: 3, replicasPerPrimary: 1 });
@@ -44,7 +49,7 @@ afterAll(async () => {
 
 const B_PHONE = '+212680000001';
 
-describe('whole conversations on a cluster', () => {
+withRedisServers.describe('whole conversations on a cluster', () => {
   it('outcome A across two instances, never asked to try again', async () => {
     const { retries } = await converse(servers, '+212680000002', OUTCOME_A_FR);
     expect(retries).toBe(0);
@@ -103,7 +108,7 @@ describe('whole conversations on a cluster', () => {
   }, 60_000);
 });
 
-describe('failovers in the middle of 20 conversations: every one completes, no answer lost, no message handled twice', () => {
+withRedisServers.describe('failovers in the middle of 20 conversations: every one completes, no answer lost, no message handled twice', () => {
   it('CLUSTER FAILOVER on a replica', async () => {
     const { results, stepsAfterDuring } = await concurrentConversations(servers, {
       count: 20,
@@ -134,7 +139,7 @@ describe('failovers in the middle of 20 conversations: every one completes, no a
   }, 180_000);
 });
 
-describe('what the cluster holds', () => {
+withRedisServers.describe('what the cluster holds', () => {
   it('no plain personal datum in any key or value of any node, and every key but the opt-outs expires', async () => {
     const reader = createCluster({ rootNodes: cluster!.nodes.filter((node) => node.running).map(({ host, port }) => ({ socket: { host, port } })) });
     reader.on('error', () => undefined);
@@ -153,7 +158,7 @@ describe('what the cluster holds', () => {
   }, 60_000);
 });
 
-describe('the follow-up after outcome C (BullMQ on the cluster)', () => {
+withRedisServers.describe('the follow-up after outcome C (BullMQ on the cluster)', () => {
   let instances: FollowUpInstances | undefined;
   afterEach(async () => {
     await instances?.stop();
@@ -233,7 +238,7 @@ describe('the follow-up after outcome C (BullMQ on the cluster)', () => {
   }, 120_000);
 });
 
-describe('a cluster with passwords', () => {
+withRedisServers.describe('a cluster with passwords', () => {
   it('an ACL user (REDIS_USERNAME, REDIS_PASSWORD, as docs/redis.md sets it up): conversations and the follow-up go through; without it, /readyz says state is not ready', async () => {
     const guarded = await startCluster({ password: 'cluster-secret' });
     const started: TwilioTestServer[] = [];
