@@ -132,6 +132,8 @@ export interface AppOverrides {
   kannelReplyRetry?: ReplyRetry;
   /** How an OTP or password SMS through Kannel is tried again before the worker is told. */
   kannelOtpRetry?: ReplyRetry;
+  /** How long a Kannel message stays "in progress" after its instance died (tests: shorter than the default 90 s). */
+  kannelClaimLeaseMs?: number;
 }
 
 /**
@@ -275,6 +277,7 @@ export function createApp(config: Config, log: Logger, overrides: AppOverrides =
     delivery,
     signer: kannel.signer,
     inFlight,
+    claimLeaseMs: overrides.kannelClaimLeaseMs,
   });
 
   const redis = stores.redis;

@@ -9,7 +9,7 @@ import { keywordSet } from '../nlu/choices';
 import { detectLocale, foldForMatching } from '../nlu/normalize';
 import type { Locale } from '../services/types';
 import { StateUnavailableError } from '../state/redis';
-import type { MessageArrivals, OptOuts } from './contacts';
+import type { MessageArrivals, MessageClaim, OptOuts } from './contacts';
 import type { InFlightWork, WorkKind } from './inFlight';
 import type { TurnQueue } from './turnQueue';
 
@@ -89,7 +89,20 @@ export interface ReceiveOptions {
   inlineTemplates: boolean;
   /** Past it, "checking…" is answered and the replies follow through the messenger (default: the pipeline's). */
   replyBudgetMs?: number;
+  /**
+   * The provider retries until it is acknowledged (Kannel): the message is held under this claim
+   * while it is handled, not marked handled on arrival. The transport then calls `handled` when it
+   * acknowledges, or `release` when it does not: a retry after a crash mid-turn is handled again.
+   */
+  claim?: MessageClaim;
 }
+
+/**
+ * What became of a message: answered (the `answer` callback has its replies); a duplicate of one
+ * already handled (answered empty); or held by another delivery still handling it (a provider's
+ * retry while the first try runs): nothing was done, and the transport must not acknowledge it.
+ */
+export type Receipt = 'answered' | 'duplicate' | 'in-progress';
 
 /**
  * The answer to one message, for the transport to deliver in its response (or, without a
@@ -107,7 +120,7 @@ export class MessagePipeline {
    * (TwiML): then a turn with buttons is answered empty and goes through the messenger, in order.
    * `replyBudgetMs`: this transport's own budget (Kannel waits minutes, Twilio 15 s).
    */
-  async receive(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: ReceiveOptions): Promise<void> {
+  async receive(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: ReceiveOptions): Promise<Receipt> {
     let answered = false;
     const once = (messages: ChatAnswer) => {
       if (answered) return;
@@ -115,11 +128,22 @@ export class MessagePipeline {
       answer(messages);
     };
     try {
-      await this.handle(message, once, options);
+      return await this.handle(message, once, options);
     } catch (error) {
       this.logTurnFailure(error);
       once(this.apology(message.channel, message.text));
+      return 'answered';
     }
+  }
+
+  /** A claimed message (ReceiveOptions.claim) is acknowledged: its turn has run and its state is saved. */
+  handled(message: { id: string; contact: string }): Promise<void> {
+    return this.deps.arrivals.handled(message);
+  }
+
+  /** A claimed message is not acknowledged (its provider will retry): the retry is handled as new. */
+  release(message: { id: string; contact: string }, claim: MessageClaim): Promise<void> {
+    return this.deps.arrivals.release(message, claim.token);
   }
 
   /**
@@ -146,7 +170,7 @@ export class MessagePipeline {
     await this.track('turns', this.deps.queue.run(`${channel}:${contact}`, () => this.deps.eraseConversation(channel, contact)));
   }
 
-  private async handle(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: ReceiveOptions): Promise<void> {
+  private async handle(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: ReceiveOptions): Promise<Receipt> {
     const { channel, contact } = message;
     const word = foldForMatching(message.text);
     const stop = matches(word, 'answers.optOut');
@@ -154,10 +178,16 @@ export class MessagePipeline {
     // the user can only write to us, never be written to first: any message after a STOP (but
     // another STOP) is their choice to talk again, and opts them back in within the same step.
     // SMS keeps START: operators and Twilio keep blocking an opted-out number until it says so.
-    const arrival = await this.deps.arrivals.arrive({ ...message, reopensOptOut: channel === 'whatsapp' && !stop });
+    const arrival = await this.deps.arrivals.arrive({ ...message, reopensOptOut: channel === 'whatsapp' && !stop, claim: options.claim });
+    if (arrival.inProgress) {
+      this.deps.log.info({ event: 'chat.in_progress', channel }, 'message still being handled (a provider retry)');
+      answer([]);
+      return 'in-progress';
+    }
     if (!arrival.firstSeen) {
       this.deps.log.info({ event: 'chat.duplicate', channel }, 'message already handled (a provider retry)');
-      return answer([]);
+      answer([]);
+      return 'duplicate';
     }
 
     if (arrival.optedOut && !arrival.optedBackIn) {
@@ -165,17 +195,25 @@ export class MessagePipeline {
       // START. A repeated STOP erases again, quietly: the first erase may have failed (Redis down).
       if (stop) {
         await this.eraseEverywhere(contact);
-        return answer([]);
+        answer([]);
+        return 'answered';
       }
-      if (!matches(word, 'answers.optIn')) return answer([]);
+      if (!matches(word, 'answers.optIn')) {
+        answer([]);
+        return 'answered';
+      }
       await this.deps.optOuts.optIn(contact);
-    } else if (stop) return this.optOut(answer, channel, contact, options.replyBudgetMs ?? this.deps.replyBudgetMs);
+    } else if (stop) {
+      await this.optOut(answer, channel, contact, options.replyBudgetMs ?? this.deps.replyBudgetMs);
+      return 'answered';
+    }
     if (arrival.optedOut) {
       this.deps.log.info({ event: 'chat.opt_in', channel, reason: arrival.optedBackIn ? 'wrote-again' : 'keyword' }, 'contact opted back in');
       // On WhatsApp the welcome then says how to stop again (SMS users just typed START: they know).
       if (channel === 'whatsapp') message = { ...message, activity: { ...message.activity, channelData: { ...(message.activity.channelData as object), optedBackIn: true } } };
     }
-    return this.converse(message, answer, options);
+    await this.converse(message, answer, options);
+    return 'answered';
   }
 
   private async converse(message: InboundChatMessage, answer: (messages: ChatAnswer) => void, options: ReceiveOptions): Promise<void> {

@@ -1,7 +1,17 @@
 import type { Clock } from '../clock';
 import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../state/redis';
 import { keyedId, RedisScript, slotTag, stateCall } from '../state/redisHelpers';
-import { DEDUPE_RETENTION_MS, type Arrival, type ArrivingMessage, type ContactActivity, type MessageArrivals, type MessageDedupe, type OptOuts } from './contacts';
+import {
+  DEDUPE_RETENTION_MS,
+  type Arrival,
+  type ArrivingMessage,
+  type ClaimResult,
+  type ContactActivity,
+  type MessageArrivals,
+  type MessageClaim,
+  type MessageDedupe,
+  type OptOuts,
+} from './contacts';
 
 /**
  * The contact stores of contacts.ts in Redis, shared by every instance: Twilio may retry a webhook
@@ -12,11 +22,45 @@ import { DEDUPE_RETENTION_MS, type Arrival, type ArrivingMessage, type ContactAc
 /** Beyond WhatsApp's 24 h window the date no longer matters (as InMemoryContactActivity). */
 export const ACTIVITY_RETENTION_MS = 25 * 60 * 60 * 1000;
 
+/** The dedupe mark of a message handled; a message in progress holds its claim's token instead. */
+const HANDLED = '1';
+/** Prefixes a claim's token: never equal to HANDLED, and it tells a held mark at a glance. */
+const IN_PROGRESS = 'p:';
+
 /**
- * `<prefix>dedupe:{tag}:<MessageSid>`, with the sender's slot tag (redisHelpers.ts slotTag): the
- * arrival script marks it together with the sender's window and opt-out keys, which a cluster can
- * only do within one slot. The sid is Twilio's id of the message, not personal data, so it is kept
- * as is: one can then look a message up when Twilio support asks about it.
+ * Lua: KEYS[1] the dedupe key; ARGV[first] the mark to write (HANDLED, or IN_PROGRESS and a token),
+ * ARGV[first + 1] for how many ms. Writes it when the key is absent; 0 then, else 1 (handled) or
+ * 2 (in progress). Shared by the claim and the arrival script.
+ */
+const LUA_MARK = `
+local function mark(first)
+  if redis.call('SET', KEYS[1], ARGV[first], 'NX', 'PX', ARGV[first + 1]) then return 0 end
+  local found = redis.call('GET', KEYS[1])
+  if found and string.sub(found, 1, 2) == '${IN_PROGRESS}' then return 2 end
+  return 1
+end
+`;
+
+/** KEYS[1] the dedupe key; ARGV the mark, its ms. Returns 0 new, 1 handled, 2 in progress. */
+const CLAIM = new RedisScript(`${LUA_MARK}
+return mark(1)
+`);
+
+/** KEYS[1] the dedupe key; ARGV[1] the mark of the claim to give up. Deletes only that claim's mark. */
+const RELEASE = new RedisScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+const CLAIM_RESULTS: readonly ClaimResult[] = ['new', 'handled', 'in-progress'];
+
+/**
+ * `<prefix>dedupe:{tag}:<id>`, with the sender's slot tag (redisHelpers.ts slotTag): the arrival
+ * script marks it together with the sender's window and opt-out keys, which a cluster can only do
+ * within one slot. The id is the provider's id of the message (Twilio's MessageSid, `kannel:` and
+ * Kannel's id), not personal data, so it is kept as is: one can then look a message up when the
+ * provider's support asks about it. Its value: '1' once handled (kept for the retention), or
+ * `p:<token>` while a claim holds it (kept for the claim's lease).
  */
 export class RedisMessageDedupe implements MessageDedupe {
   private readonly prefix: string;
@@ -35,6 +79,21 @@ export class RedisMessageDedupe implements MessageDedupe {
     // cannot both see it first.
     const set = await stateCall(() => this.redis.set(this.keyOf(messageId, contact), '1', { condition: 'NX', expiration: { type: 'PX', value: this.retentionMs } }));
     return set === 'OK';
+  }
+
+  async claim(messageId: string, contact: string, claim: MessageClaim): Promise<ClaimResult> {
+    const found = (await CLAIM.run(this.redis, [this.keyOf(messageId, contact)], [claimMark(claim), claim.leaseMs])) as number;
+    return CLAIM_RESULTS[found]!;
+  }
+
+  async handled(messageId: string, contact: string): Promise<void> {
+    // Whoever holds it: the turn has run, so a hold another delivery took after this one's lease
+    // ran out (this process stalled) is for a message already handled.
+    await stateCall(() => this.redis.set(this.keyOf(messageId, contact), HANDLED, { expiration: { type: 'PX', value: this.retentionMs } }));
+  }
+
+  async release(messageId: string, contact: string, token: string): Promise<void> {
+    await RELEASE.run(this.redis, [this.keyOf(messageId, contact)], [claimMark({ token, leaseMs: 0 })]);
   }
 
   keyOf(messageId: string, contact: string): string {
@@ -164,17 +223,19 @@ export class RedisContactActivity implements ContactActivity {
 /*
  * KEYS: the dedupe key, the inbound key, then the opt-out keys (current secret first): all with the
  * contact's slot tag, so the script runs on a cluster too.
- * ARGV: dedupe retention ms, '1' to record the inbound time (WhatsApp) else '0', that time, its
- * retention ms, '1' when this message opts an opted-out sender back in else '0'.
- * Returns { first seen 0|1, opted out 0|1, opted back in 0|1 }.
+ * ARGV: '1' to record the inbound time (WhatsApp) else '0', that time, its retention ms, '1' when
+ * this message opts an opted-out sender back in else '0', then the dedupe mark ('1' handled, or a
+ * claim's `p:<token>`) and its ms (the retention, or the claim's lease).
+ * Returns { seen: 0 new, 1 handled, 2 in progress; opted out 0|1; opted back in 0|1 }.
  */
-const ARRIVE = new RedisScript(`${LUA_OPTED_OUT}
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return { 0, 0, 0 } end
-if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
-if opted_out(3) == 0 then return { 1, 0, 0 } end
-if ARGV[5] ~= '1' then return { 1, 1, 0 } end
+const ARRIVE = new RedisScript(`${LUA_OPTED_OUT}${LUA_MARK}
+local seen = mark(5)
+if seen ~= 0 then return { seen, 0, 0 } end
+if ARGV[1] == '1' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+if opted_out(3) == 0 then return { 0, 0, 0 } end
+if ARGV[4] ~= '1' then return { 0, 1, 0 } end
 for i = 3, #KEYS do redis.call('DEL', KEYS[i]) end
-return { 1, 1, 1 }
+return { 0, 1, 1 }
 `);
 
 /**
@@ -191,8 +252,21 @@ export class RedisArrivals implements MessageArrivals {
   async arrive(message: ArrivingMessage): Promise<Arrival> {
     const inbound = this.stores.contacts.inboundEntry(message.contact);
     const keys = [this.stores.dedupe.keyOf(message.id, message.contact), inbound.key, ...this.stores.optOuts.allKeys(message.contact)];
-    const args = [this.stores.dedupe.retention, message.channel === 'whatsapp' ? '1' : '0', inbound.value, inbound.retentionMs, message.reopensOptOut ? '1' : '0'];
-    const [firstSeen, optedOut, optedBackIn] = (await ARRIVE.run(this.redis, keys, args)) as [number, number, number];
-    return { firstSeen: firstSeen === 1, optedOut: optedOut === 1, optedBackIn: optedBackIn === 1 };
+    const mark = message.claim ? [claimMark(message.claim), message.claim.leaseMs] : [HANDLED, this.stores.dedupe.retention];
+    const args = [message.channel === 'whatsapp' ? '1' : '0', inbound.value, inbound.retentionMs, message.reopensOptOut ? '1' : '0', ...mark];
+    const [seen, optedOut, optedBackIn] = (await ARRIVE.run(this.redis, keys, args)) as [number, number, number];
+    return { firstSeen: seen === 0, inProgress: seen === 2, optedOut: optedOut === 1, optedBackIn: optedBackIn === 1 };
   }
+
+  handled(message: { id: string; contact: string }): Promise<void> {
+    return this.stores.dedupe.handled(message.id, message.contact);
+  }
+
+  release(message: { id: string; contact: string }, token: string): Promise<void> {
+    return this.stores.dedupe.release(message.id, message.contact, token);
+  }
+}
+
+function claimMark(claim: MessageClaim): string {
+  return `${IN_PROGRESS}${claim.token}`;
 }

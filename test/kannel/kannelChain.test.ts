@@ -1,11 +1,13 @@
+import { join } from 'node:path';
 import { DlrSigner } from '../../src/channels/kannel/dlrSigner';
 import { SendsmsClient } from '../../src/channels/kannel/sendsms';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { kannelInstalled } from '../support/kannel';
 import { describeIfAvailable } from '../support/requirements';
-import { INBOUND_TOKEN, SHORT_CODE, smppAddress, startKannelChain, until, type KannelChain } from '../support/kannelServer';
+import { INBOUND_TOKEN, SHORT_CODE, smppAddress, startKannelChain, TEST_CLAIM_LEASE_MS, until, type KannelChain } from '../support/kannelServer';
 import { parseMetrics, valueOf } from '../support/metricsText';
 import type { SubmittedSms } from '../support/smsc';
+import { startTasjilProcess } from '../support/tasjilProcess';
 
 /**
  * Two-way SMS in Morocco, end to end on loopback: a worker's phone is the SMSC played by the test
@@ -15,6 +17,9 @@ import type { SubmittedSms } from '../support/smsc';
  */
 
 const describeWithKannel = describeIfAvailable("Debian's kannel package (bearerbox, smsbox)", kannelInstalled());
+
+/** Tasjil wired as the chain's, in a process of its own, with a registry that never answers. */
+const HUNG_REGISTRY_TASJIL = join(__dirname, '..', 'support', 'hungRegistryTasjil.ts');
 
 let chain: KannelChain;
 let phoneSeq = 0;
@@ -259,6 +264,69 @@ describeWithKannel('what Kannel and the network do', () => {
     await until(() => chain.logLines.some((line) => line.includes('"event":"kannel.status"') && line.includes('"status":"undelivered"') && line.includes('"purpose":"otp"')), 'the delivery report to reach Tasjil');
     expect(texts(await chain.say(phone, 'je ne le reçois pas'))).toMatch(/Le SMS n'a pas pu (ê|e)tre livré/);
   }, 60000);
+
+  it('answers a retry of a message still being handled with 503, then handles it once', async () => {
+    const phone = newPhone();
+    await converse(phone, ['Bonjour', '1', 'AB123456', '30/06/2031', '14/03/1985', '1', '1', 'passer']);
+    // Confirming makes the turn look the worker up in the registry, then register them: a slow registry holds it.
+    let answerRegistry!: () => void;
+    chain.registry.hold = new Promise<void>((resolve) => (answerRegistry = resolve));
+    const { lookUps } = chain.registry;
+    const url = `${chain.base}/api/kannel/messages?${new URLSearchParams({ token: INBOUND_TOKEN, id: 'b3a4c1de-0000-4000-8000-000000000004', from: smppAddress(phone), to: SHORT_CODE, text: 'oui' })}`;
+    try {
+      const first = fetch(url);
+      await until(() => chain.registry.lookUps > lookUps, 'the turn to reach the registry');
+      // Kannel's retry (its http-timeout, or a call it thinks failed) while the turn runs: no second turn.
+      const retry = await fetch(url);
+      expect({ status: retry.status, lookUps: chain.registry.lookUps }).toEqual({ status: 503, lookUps: lookUps + 1 });
+      chain.registry.hold = undefined;
+      answerRegistry();
+      expect((await first).status).toBe(200);
+    } finally {
+      chain.registry.hold = undefined;
+      answerRegistry();
+    }
+    // A retry after the 200: handled already, an empty 200.
+    const late = await fetch(url);
+    expect({ status: late.status, body: await late.text() }).toEqual({ status: 200, body: '' });
+    await chain.settle();
+    const replies = chain.smsc.pendingFor(smppAddress(phone));
+    for (let i = 0; i < replies.length; i++) await chain.smsc.nextTo(smppAddress(phone));
+    expect(replies.filter((sms) => sms.text.includes("Votre numéro d'immatriculation : 111222333"))).toHaveLength(1);
+    expect(chain.registry.lookUps).toBe(lookUps + 1);
+  }, 30000);
+
+  it('handles a message again on the restarted Tasjil when the first was killed during its turn, and answers it once', async () => {
+    const phone = newPhone();
+    await converse(phone, ['Bonjour', '1', 'AB123456', '30/06/2031', '14/03/1985', '1', '1', 'passer']);
+    // Tasjil, now a process of its own, whose registry never answers: confirming holds its turn.
+    await chain.stopTasjil();
+    const doomed = await startTasjilProcess({ ...chain.tasjilEnv, TEST_CLOCK_MS: String(chain.clock.now()) }, 60000, { entry: HUNG_REGISTRY_TASJIL, port: chain.tasjilPort });
+    try {
+      await chain.smsc.deliver(smppAddress(phone), SHORT_CODE, 'oui');
+      await doomed.waitForLog('test.registry_held');
+    } finally {
+      // SIGKILL: Kannel's call drops unanswered; the message's claim and the sender's turn stay in Redis until their leases run out.
+      await doomed.kill();
+    }
+    const { lookUps } = chain.registry;
+    const handled = chain.handled();
+    const refused = () => chain.logLines.filter((line) => line.includes('"event":"chat.in_progress"')).length;
+    const refusedBefore = refused();
+    await chain.startTasjil();
+    // Kannel calls again every second: until the dead turn's claim lapses the new instance answers
+    // 503, then it handles the message.
+    await until(() => chain.handled() > handled, "Kannel's retry to be handled", TEST_CLAIM_LEASE_MS + 20000);
+    await chain.settle();
+    expect(refused()).toBeGreaterThan(refusedBefore);
+    expect(chain.registry.lookUps).toBe(lookUps + 1);
+    const replies = chain.smsc.pendingFor(smppAddress(phone));
+    for (let i = 0; i < replies.length; i++) await chain.smsc.nextTo(smppAddress(phone));
+    expect(replies.filter((sms) => sms.text.includes("Votre numéro d'immatriculation : 111222333"))).toHaveLength(1);
+    // Nothing more comes for it: no later retry is handled a second time.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect({ handled: chain.handled(), pending: chain.smsc.pendingFor(smppAddress(phone)) }).toEqual({ handled: handled + 1, pending: [] });
+  }, 90000);
 
   it('loses nothing when Tasjil restarts after answering Kannel', async () => {
     const phone = newPhone();

@@ -3,6 +3,7 @@ import type { Server } from 'restify';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
+import { MessagePipeline } from '../../src/pipeline/messagePipeline';
 import { createServer } from '../../src/server';
 
 /**
@@ -33,6 +34,36 @@ it('outside production, answers a call without a token, the reply in the dev out
     expect(outbox.map((m) => ({ to: m.to, channel: m.channel }))).toContainEqual({ to: '+212612345678', channel: 'sms' });
     expect(outbox.map((m) => m.body).join('\n')).toContain('je suis Tasjil');
   } finally {
+    await stop(served);
+  }
+}, 20000);
+
+it('answers 503 to a call whose handling failed, and handles its retry as new (one instance, no Redis)', async () => {
+  const served = await serve({ NODE_ENV: 'development', LOG_LEVEL: 'silent' });
+  // The first call fails after the pipeline took the message (a defect the pipeline did not catch).
+  const receive = MessagePipeline.prototype.receive;
+  const failOnce = jest.spyOn(MessagePipeline.prototype, 'receive').mockImplementationOnce(async function (this: MessagePipeline, ...args) {
+    await receive.apply(this, args);
+    throw new Error('transport defect');
+  });
+  try {
+    const query = new URLSearchParams({ id: 'try-3', from: '0612345679', to: '2020', text: 'Bonjour' });
+    const url = `${served.base}/api/kannel/messages?${query}`;
+    const welcomes = () => served.app.outbox.list().filter((m) => m.to === '+212612345679').length;
+    expect((await fetch(url)).status).toBe(503);
+    await served.app.kannelWebhook.idle();
+    expect(welcomes()).toBe(0);
+    // Kannel's retry: the failed call gave its claim up, so it is handled, not taken for a duplicate.
+    expect((await fetch(url)).status).toBe(200);
+    await served.app.kannelWebhook.idle();
+    expect(welcomes()).toBeGreaterThan(0);
+    const sent = welcomes();
+    // And once handled, a further retry is answered empty.
+    expect((await fetch(url)).status).toBe(200);
+    await served.app.kannelWebhook.idle();
+    expect(welcomes()).toBe(sent);
+  } finally {
+    failOnce.mockRestore();
     await stop(served);
   }
 }, 20000);

@@ -64,13 +64,79 @@ describe('the in-memory contact stores (one instance, no Redis)', () => {
     const clock = new ManualClock();
     const stores = { dedupe: new InMemoryMessageDedupe(clock), contacts: new InMemoryContactActivity(clock), optOuts: new InMemoryOptOuts() };
     const arrivals = new SeparateArrivals(stores);
-    expect(await arrivals.arrive({ id: 'SM1', channel: 'sms', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM1', channel: 'sms', contact: '+212600000001' })).toEqual({ firstSeen: true, inProgress: false, optedOut: false, optedBackIn: false });
     expect(await stores.contacts.lastInboundAt('+212600000001')).toBeUndefined();
-    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, inProgress: false, optedOut: false, optedBackIn: false });
     expect(await stores.contacts.lastInboundAt('+212600000001')).toBe(clock.now());
     await stores.optOuts.optOut('+212600000001');
-    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
-    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: false, inProgress: false, optedOut: false, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact: '+212600000001' })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
+  });
+});
+
+describe('the in-memory dedupe of a message claimed while its turn runs (Kannel)', () => {
+  const LEASE = 90_000;
+  const claim = (token: string) => ({ token, leaseMs: LEASE });
+
+  it('holds it in progress for the lease, then handled for the day once marked so', async () => {
+    const clock = new ManualClock();
+    const dedupe = new InMemoryMessageDedupe(clock);
+    expect(await dedupe.claim('kannel:1', '+212600000001', claim('a'))).toBe('new');
+    // A retry while the turn runs: in progress, never a second turn.
+    expect(await dedupe.claim('kannel:1', '+212600000001', claim('b'))).toBe('in-progress');
+    await dedupe.handled('kannel:1', '+212600000001');
+    expect(await dedupe.claim('kannel:1', '+212600000001', claim('c'))).toBe('handled');
+    clock.advance(DEDUPE_RETENTION_MS - 1);
+    expect(await dedupe.claim('kannel:1', '+212600000001', claim('c'))).toBe('handled');
+    clock.advance(1);
+    expect(await dedupe.claim('kannel:1', '+212600000001', claim('d'))).toBe('new');
+  });
+
+  it('takes a retry after the lease (the instance died mid-turn) as new, under its own claim', async () => {
+    const clock = new ManualClock();
+    const dedupe = new InMemoryMessageDedupe(clock);
+    // Messages handled before it, kept for the day: the expired claim behind them is found all the same.
+    expect(await dedupe.firstSeen('SM0')).toBe(true);
+    expect(await dedupe.claim('kannel:2', '+212600000002', claim('dead'))).toBe('new');
+    clock.advance(LEASE - 1);
+    expect(await dedupe.claim('kannel:2', '+212600000002', claim('b'))).toBe('in-progress');
+    clock.advance(1);
+    expect(await dedupe.claim('kannel:2', '+212600000002', claim('alive'))).toBe('new');
+    // The dead claim cannot give up the living one's hold.
+    await dedupe.release('kannel:2', '+212600000002', 'dead');
+    expect(await dedupe.claim('kannel:2', '+212600000002', claim('c'))).toBe('in-progress');
+    await dedupe.handled('kannel:2', '+212600000002');
+    clock.advance(LEASE);
+    expect(await dedupe.claim('kannel:2', '+212600000002', claim('d'))).toBe('handled');
+    expect(await dedupe.firstSeen('SM0')).toBe(false);
+  });
+
+  it('forgets a released claim: the retry of a turn that failed is handled', async () => {
+    const clock = new ManualClock();
+    const dedupe = new InMemoryMessageDedupe(clock);
+    expect(await dedupe.claim('kannel:3', '+212600000003', claim('a'))).toBe('new');
+    await dedupe.release('kannel:3', '+212600000003', 'a');
+    expect(await dedupe.claim('kannel:3', '+212600000003', claim('b'))).toBe('new');
+    // Released after it was handled (too late): it stays handled.
+    await dedupe.handled('kannel:3', '+212600000003');
+    await dedupe.release('kannel:3', '+212600000003', 'b');
+    expect(await dedupe.claim('kannel:3', '+212600000003', claim('c'))).toBe('handled');
+  });
+
+  it('as the arrival step: in progress, then handled; a claimed retry changes nothing else', async () => {
+    const clock = new ManualClock();
+    const stores = { dedupe: new InMemoryMessageDedupe(clock), contacts: new InMemoryContactActivity(clock), optOuts: new InMemoryOptOuts() };
+    const arrivals = new SeparateArrivals(stores);
+    const message = { id: 'kannel:4', channel: 'sms' as const, contact: '+212600000004' };
+    expect(await arrivals.arrive({ ...message, claim: claim('a') })).toEqual({ firstSeen: true, inProgress: false, optedOut: false, optedBackIn: false });
+    await stores.optOuts.optOut(message.contact);
+    expect(await arrivals.arrive({ ...message, claim: claim('b') })).toEqual({ firstSeen: false, inProgress: true, optedOut: false, optedBackIn: false });
+    await arrivals.handled(message);
+    expect(await arrivals.arrive({ ...message, claim: claim('c') })).toEqual({ firstSeen: false, inProgress: false, optedOut: false, optedBackIn: false });
+    const failed = { ...message, id: 'kannel:5' };
+    expect(await arrivals.arrive({ ...failed, claim: claim('d') })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
+    await arrivals.release(failed, 'd');
+    expect(await arrivals.arrive({ ...failed, claim: claim('e') })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
   });
 });
 
@@ -82,16 +148,16 @@ describe('the in-memory arrival step, after a STOP', () => {
     const contact = '+212600000009';
     await stores.optOuts.optOut(contact);
     // An SMS (or a second STOP) does not reopen: still out.
-    expect(await arrivals.arrive({ id: 'SM1', channel: 'sms', contact })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
-    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact, reopensOptOut: false })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM1', channel: 'sms', contact })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM2', channel: 'whatsapp', contact, reopensOptOut: false })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
     expect(await stores.optOuts.isOptedOut(contact)).toBe(true);
     // A message that reopens: back in, for every later message too.
-    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: true });
+    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: true });
     expect(await stores.optOuts.isOptedOut(contact)).toBe(false);
-    expect(await arrivals.arrive({ id: 'SM4', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM4', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: true, inProgress: false, optedOut: false, optedBackIn: false });
     // A provider's retry of a message changes nothing, even one that would reopen.
     await stores.optOuts.optOut(contact);
-    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
+    expect(await arrivals.arrive({ id: 'SM3', channel: 'whatsapp', contact, reopensOptOut: true })).toEqual({ firstSeen: false, inProgress: false, optedOut: false, optedBackIn: false });
     expect(await stores.optOuts.isOptedOut(contact)).toBe(true);
   });
 });

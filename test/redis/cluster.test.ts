@@ -139,6 +139,37 @@ withRedisServers.describe('failovers in the middle of 20 conversations: every on
   }, 180_000);
 });
 
+withRedisServers.describe('a message through Kannel on a cluster', () => {
+  it('is held in progress by the instance running its turn (503 on the other), then handled once', async () => {
+    const phone = '+212683000001';
+    const [one, two] = servers;
+    let seq = 0;
+    const kannel = (server: TwilioTestServer, text: string, id = `cluster-${seq++}`) =>
+      fetch(`${server.base}/api/kannel/messages?${new URLSearchParams({ id, from: phone.slice(1), to: '2020', text })}`);
+    for (const text of ['Bonjour', '1', 'AB123456', '30/06/2031', '14/03/1985', '1', '1', 'passer']) expect((await kannel(one!, text)).status).toBe(200);
+    // Confirming looks the worker up: a slow registry holds the turn on the first instance.
+    let answer!: () => void;
+    registry.hold = new Promise<void>((resolve) => (answer = resolve));
+    const lookUps = registry.lookUps;
+    try {
+      const first = kannel(one!, 'oui', 'cluster-confirm');
+      while (registry.lookUps === lookUps) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await kannel(two!, 'oui', 'cluster-confirm')).status).toBe(503);
+      registry.hold = undefined;
+      answer();
+      expect((await first).status).toBe(200);
+    } finally {
+      registry.hold = undefined;
+      answer();
+    }
+    expect(await (await kannel(two!, 'oui', 'cluster-confirm')).text()).toBe('');
+    await Promise.all([one!, two!].map((server) => server.app.kannelWebhook.idle()));
+    const sent = [one!, two!].flatMap((server) => server.app.outbox.list()).filter((m) => m.to === phone && m.body.includes('111222333'));
+    expect(sent).toHaveLength(1);
+    expect(registry.lookUps).toBe(lookUps + 1);
+  }, 60_000);
+});
+
 withRedisServers.describe('what the cluster holds', () => {
   it('no plain personal datum in any key or value of any node, and every key but the opt-outs expires', async () => {
     const reader = createCluster({ rootNodes: cluster!.nodes.filter((node) => node.running).map(({ host, port }) => ({ socket: { host, port } })) });

@@ -44,6 +44,43 @@ describe('RedisMessageDedupe', () => {
   });
 });
 
+describe('RedisMessageDedupe, a message claimed while its turn runs (Kannel)', () => {
+  const claim = (token: string, leaseMs = 90_000) => ({ token, leaseMs });
+
+  it('holds it in progress for every instance, then handled for the retention once marked so', async () => {
+    const one = new RedisMessageDedupe(a, { prefix });
+    const two = new RedisMessageDedupe(b, { prefix });
+    // Two deliveries at once on two instances: one gets it, the other finds it in progress.
+    const results = await Promise.all([one.claim('kannel:c1', CONTACT, claim('a')), two.claim('kannel:c1', CONTACT, claim('b'))]);
+    expect(results.sort()).toEqual(['in-progress', 'new']);
+    const key = one.keyOf('kannel:c1', CONTACT);
+    expect(await a.pTTL(key)).toBeLessThanOrEqual(90_000);
+    await two.handled('kannel:c1', CONTACT);
+    expect(await one.claim('kannel:c1', CONTACT, claim('c'))).toBe('handled');
+    expect(await a.get(key)).toBe('1');
+    expect(await a.pTTL(key)).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
+    // Twilio's marks and Kannel's are one kind once handled: a mark from before claims existed reads as handled.
+    expect(await one.firstSeen('kannel:c1', CONTACT)).toBe(false);
+  });
+
+  it('takes a retry after the lease (the instance died mid-turn) as new, and lets only its own claim release it', async () => {
+    const dedupe = new RedisMessageDedupe(a, { prefix });
+    expect(await dedupe.claim('kannel:c2', CONTACT, claim('dead', 80))).toBe('new');
+    expect(await dedupe.claim('kannel:c2', CONTACT, claim('b'))).toBe('in-progress');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await dedupe.claim('kannel:c2', CONTACT, claim('alive'))).toBe('new');
+    await dedupe.release('kannel:c2', CONTACT, 'dead');
+    expect(await dedupe.claim('kannel:c2', CONTACT, claim('c'))).toBe('in-progress');
+    await dedupe.release('kannel:c2', CONTACT, 'alive');
+    expect(await a.exists(dedupe.keyOf('kannel:c2', CONTACT))).toBe(0);
+    expect(await dedupe.claim('kannel:c2', CONTACT, claim('d'))).toBe('new');
+    await dedupe.handled('kannel:c2', CONTACT);
+    // Released after it was handled (too late): it stays handled.
+    await dedupe.release('kannel:c2', CONTACT, 'd');
+    expect(await dedupe.claim('kannel:c2', CONTACT, claim('e'))).toBe('handled');
+  });
+});
+
 describe('RedisOptOuts', () => {
   it('holds a STOP for every instance until START, with no expiry and no number in the key', async () => {
     const one = new RedisOptOuts(a, hashSecret, { prefix });
@@ -118,21 +155,44 @@ describe('RedisArrivals: dedupe, the 24-hour window and the opt-out check in one
     const two = new RedisArrivals(b, storesOf(b, clock));
 
     // An SMS: seen, not opted out, and no WhatsApp window opened.
-    expect(await one.arrive({ id: 'SM1001', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
+    expect(await one.arrive({ id: 'SM1001', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, inProgress: false, optedOut: false, optedBackIn: false });
     expect(await storesA.contacts.lastInboundAt(SENDER)).toBeUndefined();
 
     // A WhatsApp message opens the window; its retry, on the other instance, is a duplicate and changes nothing.
-    expect(await two.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
+    expect(await two.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, inProgress: false, optedOut: false, optedBackIn: false });
     expect(await storesA.contacts.lastInboundAt(SENDER)).toBe(clock.now());
     clock.advance(5_000);
-    expect(await one.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
+    expect(await one.arrive({ id: 'SM1002', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: false, inProgress: false, optedOut: false, optedBackIn: false });
     expect(await storesA.contacts.lastInboundAt(SENDER)).toBe(clock.now() - 5_000);
     expect(await a.pTTL(storesA.dedupe.keyOf('SM1002', SENDER))).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
 
     await storesA.optOuts.optOut(SENDER);
-    expect(await two.arrive({ id: 'SM1003', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await two.arrive({ id: 'SM1003', channel: 'whatsapp', contact: SENDER })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
     await storesA.optOuts.optIn(SENDER);
-    expect(await two.arrive({ id: 'SM1004', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: false, optedBackIn: false });
+    expect(await two.arrive({ id: 'SM1004', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, inProgress: false, optedOut: false, optedBackIn: false });
+  });
+
+  it('claims a Kannel message in the same step: in progress for every instance, handled once marked, or released', async () => {
+    const clock = new ManualClock();
+    const storesA = storesOf(a, clock);
+    const one = new RedisArrivals(a, storesA);
+    const two = new RedisArrivals(b, storesOf(b, clock));
+    const message = { id: 'kannel:a1', channel: 'sms' as const, contact: SENDER };
+    const claim = (token: string) => ({ token, leaseMs: 90_000 });
+    expect(await one.arrive({ ...message, claim: claim('a') })).toEqual({ firstSeen: true, inProgress: false, optedOut: false, optedBackIn: false });
+    expect(await a.get(storesA.dedupe.keyOf(message.id, SENDER))).toBe('p:a');
+    expect(await a.pTTL(storesA.dedupe.keyOf(message.id, SENDER))).toBeLessThanOrEqual(90_000);
+    await storesA.optOuts.optOut(SENDER);
+    expect(await two.arrive({ ...message, claim: claim('b') })).toEqual({ firstSeen: false, inProgress: true, optedOut: false, optedBackIn: false });
+    await one.handled(message);
+    expect(await two.arrive({ ...message, claim: claim('c') })).toEqual({ firstSeen: false, inProgress: false, optedOut: false, optedBackIn: false });
+    expect(await a.pTTL(storesA.dedupe.keyOf(message.id, SENDER))).toBeGreaterThan(DEDUPE_RETENTION_MS - 60_000);
+    // A turn that failed gives its claim up: the retry is handled, on either instance.
+    const failed = { ...message, id: 'kannel:a2' };
+    expect(await two.arrive({ ...failed, claim: claim('d') })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
+    await two.release(failed, 'd');
+    expect(await one.arrive({ ...failed, claim: claim('e') })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
+    await storesA.optOuts.optIn(SENDER);
   });
 
   it('finds an opt-out written under a previous hash secret and moves it under the current one', async () => {
@@ -140,7 +200,7 @@ describe('RedisArrivals: dedupe, the 24-hour window and the opt-out check in one
     const old = ephemeralStateKeys().hashSecret;
     await new RedisOptOuts(a, old, { prefix }).optOut(SENDER);
     const rotated = new RedisArrivals(a, storesOf(a, clock, [old]));
-    expect(await rotated.arrive({ id: 'SM1005', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await rotated.arrive({ id: 'SM1005', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
     expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(SENDER)).toBe(true);
     expect(await new RedisOptOuts(a, old, { prefix }).isOptedOut(SENDER)).toBe(false);
     await new RedisOptOuts(a, hashSecret, { prefix }).optIn(SENDER);
@@ -161,16 +221,16 @@ describe('RedisArrivals after a STOP', () => {
     const one = new RedisArrivals(a, storesA);
     const two = new RedisArrivals(b, storesOf(b, clock));
     await storesA.optOuts.optOut(SENDER);
-    expect(await one.arrive({ id: 'SM2001', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
-    expect(await two.arrive({ id: 'SM2002', channel: 'whatsapp', contact: SENDER, reopensOptOut: false })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: false });
+    expect(await one.arrive({ id: 'SM2001', channel: 'sms', contact: SENDER })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
+    expect(await two.arrive({ id: 'SM2002', channel: 'whatsapp', contact: SENDER, reopensOptOut: false })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: false });
     expect(await storesA.optOuts.isOptedOut(SENDER)).toBe(true);
 
-    expect(await two.arrive({ id: 'SM2003', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: true });
+    expect(await two.arrive({ id: 'SM2003', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: true });
     expect(await storesA.optOuts.isOptedOut(SENDER)).toBe(false);
     expect((await listKeys(a, prefix)).filter((k) => k.includes(':optout:'))).toEqual([]);
     // Twilio's retry of that message, on the other instance: a duplicate, which reopens nothing.
     await storesA.optOuts.optOut(SENDER);
-    expect(await one.arrive({ id: 'SM2003', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: false, optedOut: false, optedBackIn: false });
+    expect(await one.arrive({ id: 'SM2003', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: false, inProgress: false, optedOut: false, optedBackIn: false });
     expect(await storesA.optOuts.isOptedOut(SENDER)).toBe(true);
     await storesA.optOuts.optIn(SENDER);
   });
@@ -180,7 +240,7 @@ describe('RedisArrivals after a STOP', () => {
     const old = ephemeralStateKeys().hashSecret;
     await new RedisOptOuts(a, old, { prefix }).optOut(SENDER);
     const rotated = new RedisArrivals(a, storesOf(a, clock, [old]));
-    expect(await rotated.arrive({ id: 'SM2005', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: true, optedOut: true, optedBackIn: true });
+    expect(await rotated.arrive({ id: 'SM2005', channel: 'whatsapp', contact: SENDER, reopensOptOut: true })).toEqual({ firstSeen: true, inProgress: false, optedOut: true, optedBackIn: true });
     expect(await new RedisOptOuts(a, hashSecret, { prefix }).isOptedOut(SENDER)).toBe(false);
     expect(await new RedisOptOuts(a, old, { prefix }).isOptedOut(SENDER)).toBe(false);
   });

@@ -28,6 +28,8 @@ export class SwitchableRegistry implements Registry {
   loseNextActivationAnswer = false;
   /** Before the next activation, the same person's account is created by another channel. */
   accountMadeElsewhere = false;
+  /** While set, look-ups and activations wait for it before answering (a slow registry; one that never settles: a hung one). */
+  hold?: Promise<unknown>;
   lookUps = 0;
   activations = 0;
   /** Calls of a forgotten password: the account phone's look-ups, then the resets. */
@@ -38,11 +40,13 @@ export class SwitchableRegistry implements Registry {
   constructor(private readonly inner: Registry) {}
   async lookUp(query: IdentityQuery) {
     this.lookUps += 1;
+    if (this.hold) await this.hold;
     if (this.down) throw new RegistryUnavailableError();
     return this.inner.lookUp(query);
   }
   async activateAccount(request: ActivationRequest, options?: ActivationOptions) {
     this.activations += 1;
+    if (this.hold) await this.hold;
     if (this.down) throw new RegistryUnavailableError();
     if (this.accountMadeElsewhere) {
       this.accountMadeElsewhere = false;

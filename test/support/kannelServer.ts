@@ -49,6 +49,12 @@ export interface KannelChain {
   settle(): Promise<void>;
   /** Stops Tasjil and starts it again on the same port and Redis (a restart). */
   restartTasjil(): Promise<void>;
+  /** Stops the in-process Tasjil (gracefully), and starts it again: another Tasjil may serve the port meanwhile. */
+  stopTasjil(): Promise<void>;
+  startTasjil(): Promise<void>;
+  /** The port Kannel calls Tasjil on, and Tasjil's variables: for a Tasjil in a process of its own. */
+  tasjilPort: number;
+  tasjilEnv: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -64,6 +70,21 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
 export function smppAddress(e164: string): string {
   return e164.replace(/^\+/, '');
 }
+
+/**
+ * How long a message stays "in progress" after its instance died, in these tests: longer than the
+ * turn queue's lease (15 s), as in production (90 s), so that the dead instance's hold on the
+ * sender's turns has lapsed when its message is taken again; short enough for Kannel's retries in
+ * the tests (http-request-retry of kannel.conf, 1 s apart).
+ */
+export const TEST_CLAIM_LEASE_MS = 17_000;
+
+/** What the chain's Tasjil is given beyond its variables (test/support/hungRegistryTasjil.ts too). */
+export const KANNEL_CHAIN_OVERRIDES = {
+  kannelReplyRetry: { maxAttempts: 40, initialDelayMs: 100, maxDelayMs: 500 },
+  kannelOtpRetry: { maxAttempts: 1, initialDelayMs: 100, maxDelayMs: 100 },
+  kannelClaimLeaseMs: TEST_CLAIM_LEASE_MS,
+};
 
 export async function startKannelChain(options: { replyRetry?: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number } } = {}): Promise<KannelChain> {
   const clock = new ManualClock();
@@ -86,7 +107,7 @@ export async function startKannelChain(options: { replyRetry?: { maxAttempts: nu
     throw error;
   }
   const prefix = newTestPrefix();
-  const config = loadConfig({
+  const tasjilEnv: Record<string, string> = {
     NODE_ENV: 'test',
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
@@ -97,7 +118,8 @@ export async function startKannelChain(options: { replyRetry?: { maxAttempts: nu
     KANNEL_FROM: SHORT_CODE,
     KANNEL_INBOUND_TOKEN: INBOUND_TOKEN,
     KANNEL_STATUS_URL: `${base}/api/kannel/status`,
-  });
+  };
+  const config = loadConfig(tasjilEnv);
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -112,8 +134,8 @@ export async function startKannelChain(options: { replyRetry?: { maxAttempts: nu
     app = createApp(config, createLogger('trace', sink), {
       clock,
       registry,
-      kannelReplyRetry: options.replyRetry ?? { maxAttempts: 40, initialDelayMs: 100, maxDelayMs: 500 },
-      kannelOtpRetry: { maxAttempts: 1, initialDelayMs: 100, maxDelayMs: 100 },
+      ...KANNEL_CHAIN_OVERRIDES,
+      kannelReplyRetry: options.replyRetry ?? KANNEL_CHAIN_OVERRIDES.kannelReplyRetry,
     });
     if (app.redis) await waitUntilReady(app.redis);
     // Counts the messages Tasjil has finished with (the route answered), to know when a turn is over.
@@ -181,6 +203,10 @@ export async function startKannelChain(options: { replyRetry?: { maxAttempts: nu
       await stopTasjil();
       await startTasjil();
     },
+    stopTasjil,
+    startTasjil,
+    tasjilPort,
+    tasjilEnv,
     async close() {
       await stopTasjil().catch(() => undefined);
       await kannel!.stop();

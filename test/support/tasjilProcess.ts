@@ -48,10 +48,14 @@ export function newStateKey(): string {
   return `k1:${randomBytes(32).toString('base64')}`;
 }
 
-/** Starts the process and resolves once /readyz answers 200 (rejects if it exits first). */
-export async function startTasjilProcess(env: NodeJS.ProcessEnv, readyTimeoutMs = 60_000): Promise<TasjilProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'index.ts')], {
+/**
+ * Starts the process and resolves once /readyz answers 200 (rejects if it exits first).
+ * `options.entry`: another script than src/index.ts (a test's own wiring); `options.port`: this
+ * port rather than a free one.
+ */
+export async function startTasjilProcess(env: NodeJS.ProcessEnv, readyTimeoutMs = 60_000, options: { entry?: string; port?: number } = {}): Promise<TasjilProcess> {
+  const port = options.port ?? (await freePort());
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? join(ROOT, 'src', 'index.ts')], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

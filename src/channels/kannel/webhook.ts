@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'restify';
 import type { Clock } from '../../clock';
 import type { Logger } from '../../log';
 import type { RejectionLabel, SmsProviderLabel, WebhookRouteLabel } from '../../metrics/labels';
-import { chatActivity, errorName, type ChatAnswer, type MessagePipeline } from '../../pipeline/messagePipeline';
+import { chatActivity, errorName, type ChatAnswer, type MessagePipeline, type Receipt } from '../../pipeline/messagePipeline';
 import type { InFlightWork } from '../../pipeline/inFlight';
 import type { DeliveryTracker } from '../../services/sms/deliveryTracker';
 import { StateUnavailableError } from '../../state/redis';
@@ -19,6 +19,14 @@ import { KannelInboundSchema, KannelStatusSchema, kannelDeliveryStatus, paramsOf
  */
 export const KANNEL_TURN_BUDGET_MS = 60_000;
 
+/**
+ * How long a message's "in progress" mark outlives the turn budget: an instance that died during
+ * the turn holds it no longer, and Kannel's next retry is handled as new. A live instance marks it
+ * handled within the budget. It also outlives the turn queue's lease (15 s), so that by then the
+ * dead instance's hold on the sender's queue has lapsed too.
+ */
+export const KANNEL_CLAIM_MARGIN_MS = 30_000;
+
 export interface KannelWebhookDeps {
   /** KANNEL_INBOUND_TOKEN; unset (never in production: config refuses it), any caller is accepted. */
   token?: string;
@@ -31,6 +39,8 @@ export interface KannelWebhookDeps {
   delivery: DeliveryTracker;
   signer: DlrSigner;
   turnBudgetMs?: number;
+  /** How long a message stays "in progress" (default: the turn budget and KANNEL_CLAIM_MARGIN_MS). */
+  claimLeaseMs?: number;
   /** Replies still to send count as late replies: a restart waits for them (src/shutdown.ts). */
   inFlight?: InFlightWork;
 }
@@ -40,6 +50,11 @@ export interface KannelWebhookDeps {
  * handled once (Kannel's id), one at a time per sender, through the chat pipeline; its replies go
  * out through sendsms, never in the HTTP answer, which is empty. URLs are never logged: they
  * carry the token, the number and the text.
+ *
+ * Kannel tries a call again until it gets a 200 (http-request-retry): the message is claimed "in
+ * progress" on arrival and marked handled only right before the 200. A retry while it is in
+ * progress gets a 503 (never a second turn for it); one after the claim's lease (the instance
+ * died mid-turn) is handled as new; one after the 200, an empty 200.
  */
 export class KannelWebhook {
   /** The replies still being sent, per number: a sender's replies leave in the order of their turns. */
@@ -71,19 +86,36 @@ export class KannelWebhook {
       text: inbound.text,
     };
     const message = { ...base, activity: chatActivity(base, new Date(this.deps.clock.now())) };
+    const budgetMs = this.deps.turnBudgetMs ?? KANNEL_TURN_BUDGET_MS;
+    const claim = { token: randomUUID(), leaseMs: this.deps.claimLeaseMs ?? budgetMs + KANNEL_CLAIM_MARGIN_MS };
     let replies: ChatAnswer = [];
+    let receipt: Receipt;
     try {
-      await this.deps.pipeline.receive(message, (answer) => (replies = answer), {
-        inlineTemplates: false,
-        replyBudgetMs: this.deps.turnBudgetMs ?? KANNEL_TURN_BUDGET_MS,
-      });
+      receipt = await this.deps.pipeline.receive(message, (answer) => (replies = answer), { inlineTemplates: false, replyBudgetMs: budgetMs, claim });
     } catch (error) {
-      // The pipeline answers its own failures; anything else: Kannel tries again later.
+      // The pipeline answers its own failures; anything else: Kannel tries again later, and that
+      // retry is to be handled, not taken for a duplicate.
       this.deps.log.error({ event: 'kannel.message.failed', error: errorName(error) }, 'Kannel message failed');
+      await this.deps.pipeline.release(base, claim).catch((releaseError: unknown) => {
+        // Then the claim's lease runs out first, and a retry after it is handled.
+        this.deps.log.warn({ event: 'kannel.message.release_failed', error: errorName(releaseError) }, 'claim not released');
+      });
       res.send(503);
       return;
     }
-    // The turn has run and its state is saved: from here the message cannot be lost.
+    if (receipt === 'in-progress') {
+      // Another call with this id is still running its turn: Kannel asks again later.
+      res.send(503);
+      return;
+    }
+    if (receipt === 'answered') {
+      // The turn has run and its state is saved: from here the message cannot be lost.
+      await this.deps.pipeline.handled(base).catch((error: unknown) => {
+        // The 200 goes out all the same: the turn ran, and Kannel sends no retry after a 200. The
+        // claim lapses with its lease.
+        this.deps.log.warn({ event: 'kannel.message.mark_failed', error: errorName(error) }, 'message not marked handled');
+      });
+    }
     res.setHeader('content-type', 'text/plain; charset=utf-8');
     res.sendRaw(200, '');
     this.sendInOrder(base.contact, base.ourAddress, replies);
