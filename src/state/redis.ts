@@ -1,4 +1,4 @@
-import { createClient, createCluster, createSentinel } from 'redis';
+import { createClient, createCluster, createSentinel } from '@redis/client';
 import type { RedisTopology } from '../config';
 import type { Logger } from '../log';
 
