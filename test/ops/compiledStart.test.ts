@@ -1,7 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import twilio from 'twilio';
@@ -9,6 +8,7 @@ import { REPO_ROOT } from '../../src/repoRoot';
 import { closeTestClient, connectTestClient, deleteKeys, listKeys, newTestPrefix, TEST_REDIS_URL } from '../support/redis';
 import { messageSid, parseTwiml } from '../support/twilioServer';
 import type { RedisClient } from '../../src/state/redis';
+import { freePort } from '../support/freePort';
 
 /**
  * Production's start (issue 15): the TypeScript compiled with the build's own tsconfig, then
@@ -33,17 +33,6 @@ let child: ChildProcess | undefined;
 let output = '';
 let redis: RedisClient | undefined;
 const prefix = newTestPrefix();
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(base: string, timeoutMs: number): Promise<number> {
   const started = Date.now();

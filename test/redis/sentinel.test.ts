@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../src/clock';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { concurrentConversations, converse, OUTCOME_A_FR } from '../support/haConversations';
-import { FOLLOW_UP_PERSONAL, FOLLOW_UP_WORKER, followUpKeys, isQueueBookkeeping, isQueueKey, nodeKeys, nodeReader, startFollowUpInstances, TEMPLATE_SID, type FollowUpInstances } from '../support/followUpOnTopology';
+import { FOLLOW_UP_PERSONAL, FOLLOW_UP_WORKER, followUpKeys, isQueueBookkeeping, isQueueKey, nodeReader, startFollowUpInstances, TEMPLATE_SID, type FollowUpInstances } from '../support/followUpOnTopology';
 import { expectNoPersonalData, scanForPersonalData } from '../support/personalDataScan';
 import { newTestPrefix } from '../support/redis';
 import { redisBinariesInstalled, requirement } from '../support/requirements';
-import { aclUserFor, startSentinelSet, waitFor, type SentinelSet } from '../support/redisTopologies';
+import { aclUserFor, nodeKeys, startSentinelSet, waitFor, type SentinelSet } from '../support/redisTopologies';
 import { sampleRegistry, startTwilioServer, type TwilioTestServer } from '../support/twilioServer';
 
 /** Real redis-server processes: skipped with a notice where the binaries are missing (CI fails instead). */

@@ -144,18 +144,6 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Every key matching `pattern` on one node (SCAN). */
-export async function nodeKeys(node: RedisProcess, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, page] = (await node.command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
-    found.push(...page);
-    cursor = next;
-  } while (cursor !== '0');
-  return found;
-}
-
 /** The personal-data scan's reads, on one node by plain commands: a primary, or a replica that serves reads. */
 export function nodeReader(node: RedisProcess): KeyReader {
   const pairs = (flat: unknown) => {

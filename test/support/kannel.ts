@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './freePort';
+
+export { freePort };
 
 /**
  * A real Kannel (Debian's bearerbox and smsbox) for the tests, started from the example
@@ -41,18 +44,6 @@ export function configFromExample(template: string, overrides: KannelOverrides):
 
 function quoted(value: string): string {
   return /^[0-9A-Za-z.x]+$/.test(value) ? value : `"${value.replace(/"/g, '\\"')}"`;
-}
-
-/** A port nobody listens on right now (the OS's pick); Kannel's configuration needs numbers. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function waitForPort(port: number, timeoutMs: number, process?: ChildProcess): Promise<void> {

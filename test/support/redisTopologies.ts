@@ -1,9 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
+import { freePort } from './freePort';
+
+export { freePort };
 
 /**
  * Highly available Redis topologies for tests, made of real `redis-server` processes on free
@@ -103,18 +105,6 @@ process.once('exit', () => {
  */
 export function aclUserFor(prefix: string): string[] {
   return ['ACL', 'SETUSER', 'tasjil', 'on', '>tasjil-secret', `~${prefix}*`, 'resetchannels', '+@all', '-@dangerous', '+info'];
-}
-
-/** A port nobody listens on now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function sleep(ms: number): Promise<void> {
@@ -413,14 +403,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
     async keys(pattern) {
       const found: string[] = [];
-      for (const { node } of await primaries()) {
-        let cursor = '0';
-        do {
-          const [next, page] = (await node.command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
-          found.push(...page);
-          cursor = next;
-        } while (cursor !== '0');
-      }
+      for (const { node } of await primaries()) found.push(...(await nodeKeys(node, pattern)));
       return found;
     },
     stop,
@@ -463,4 +446,16 @@ async function clusterShards(nodes: RedisProcess[]): Promise<Shard[]> {
     shards.push({ node: entry.node, replicas: replicaEntries.map((r) => r.node!), slots: entry.slots, replicasInSync: inSync.every(Boolean) });
   }
   return shards.sort((a, b) => a.slots[0]![0] - b.slots[0]![0]);
+}
+
+/** Every key matching `pattern` on one node (SCAN). */
+export async function nodeKeys(node: RedisProcess, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, page] = (await node.command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [string, string[]];
+    found.push(...page);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
 }

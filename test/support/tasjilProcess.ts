@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './freePort';
+
+export { freePort };
 
 /**
  * Tasjil as an operator runs it: its own process (`node --import tsx src/index.ts`, the loader in
@@ -32,15 +34,6 @@ export interface TasjilProcess {
   waitForLog(event: string, timeoutMs?: number): Promise<LogLine>;
   /** Kills it if it still runs (test clean-up). */
   kill(): Promise<void>;
-}
-
-/** A port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A STATE_ENCRYPTION_KEY value that two processes can share. */
