@@ -69,7 +69,8 @@ import { RedisFollowUpStore } from './services/followUp/redisFollowUpStore';
 import { TimerScheduler } from './services/followUp/scheduler';
 import { InMemoryFollowUpStore } from './services/followUp/store';
 import { keyedId } from './state/redisHelpers';
-import { createRedis, type RedisConnection } from './state/redis';
+import { createRedis, replicaWaitOf, type RedisConnection } from './state/redis';
+import { ReplicatedWrites } from './state/replicatedWrites';
 import { stateCall } from './state/redisHelpers';
 import { RedisStorage } from './state/redisStorage';
 import { VersionedConversationState } from './state/versionedConversationState';
@@ -357,13 +358,14 @@ function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?:
   if (!config.stateKeys) log.warn({ event: 'state.ephemeral_key' }, 'no STATE_ENCRYPTION_KEY: Redis state is readable by this process only');
   const redis = createRedis(config.redisTopology, log);
   const prefix = config.REDIS_KEY_PREFIX;
+  const writes = new ReplicatedWrites({ replicas: config.redisWaitReplicas, wait: replicaWaitOf(config.redisTopology.kind, redis) });
   const contactStores = {
     dedupe: new RedisMessageDedupe(redis, { prefix }),
-    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets, untaggedNames: config.redisTopology.kind !== 'cluster' }),
+    optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets, untaggedNames: config.redisTopology.kind !== 'cluster', writes }),
     contacts: new RedisContactActivity(redis, keys.hashSecret, clock, { prefix }),
   };
   return {
-    storage: new RedisStorage(redis, keys, config.CONVERSATION_TTL_SECONDS, prefix),
+    storage: new RedisStorage(redis, keys, config.CONVERSATION_TTL_SECONDS, prefix, writes),
     queue: new RedisTurnQueue(redis, keys.hashSecret, { prefix, log, maxWaitMs: turnMaxWaitMs }),
     ...contactStores,
     arrivals: new RedisArrivals(redis, contactStores),

@@ -146,6 +146,9 @@ const schema = z.object({
   // For Sentinel and Cluster (with REDIS_URL they go in the URL): the data nodes' ACL user and password.
   REDIS_USERNAME: optionalString,
   REDIS_PASSWORD: optionalString,
+  // How many replicas must hold a turn's writes before its answer goes out (WAIT); empty: 1 with
+  // Sentinel (docs/redis.md sets it up with one replica and min-replicas-to-write 1), else 0.
+  REDIS_WAIT_REPLICAS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(5).optional()),
   REDIS_TLS: z.preprocess(emptyAsUndefined, z.enum(['true', 'false'], 'true or false').optional()),
   STATE_ENCRYPTION_KEY: optionalString,
   REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, and _ : . -').default('tasjil:')),
@@ -182,6 +185,8 @@ export interface Config extends RawConfig {
   stateKeys?: StateKeys;
   /** REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES; undefined: state in memory, one instance. */
   redisTopology?: RedisTopology;
+  /** REDIS_WAIT_REPLICAS, or its default for the topology: replicas that must hold a turn's writes. */
+  redisWaitReplicas: number;
   /** Where Twilio posts delivery reports: configured, or the messages URL's sibling `/status`. */
   twilioStatusUrl?: string;
   /** KANNEL_SENDSMS_URL is set: chat replies on Kannel's short code and (by default) OTP and password SMS go through Kannel. */
@@ -247,6 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const redisTopology = redisTopologyOf(raw, problems);
+  if (raw.REDIS_WAIT_REPLICAS !== undefined && !raw.REDIS_URL && !raw.REDIS_SENTINELS && !raw.REDIS_CLUSTER_NODES) {
+    problems.push('REDIS_WAIT_REPLICAS: needs a Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES)');
+  }
   const file = raw.REGISTRY_PEOPLE_FILE ?? DEFAULT_PEOPLE_FILE;
   const peopleFile = isAbsolute(file) ? file : join(process.cwd(), file);
   // Only the embedded registry (no REGISTRY_URL) and `npm run registry` read it; a file named but absent is a typo.
@@ -258,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     peopleFile,
     stateKeys,
     redisTopology,
+    redisWaitReplicas: raw.REDIS_WAIT_REPLICAS ?? (redisTopology?.kind === 'sentinel' ? 1 : 0),
     twilioStatusUrl: raw.TWILIO_STATUS_CALLBACK_URL ?? (raw.TWILIO_WEBHOOK_URL ? derivedStatusUrl(raw.TWILIO_WEBHOOK_URL) : undefined),
     kannelConfigured,
     smsProvider: raw.SMS_PROVIDER ?? (kannelConfigured ? 'kannel' : raw.TWILIO_ACCOUNT_SID ? 'twilio' : 'outbox'),

@@ -169,6 +169,17 @@ describe('the Redis topology', () => {
     });
   });
 
+  it('REDIS_WAIT_REPLICAS: a turn waits for one replica on Sentinel (docs/redis.md sets one up), for none elsewhere, unless told', () => {
+    const sentinel = { REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'tasjil' };
+    expect(loadConfig(sentinel).redisWaitReplicas).toBe(1);
+    expect(loadConfig({ ...sentinel, REDIS_WAIT_REPLICAS: '0' }).redisWaitReplicas).toBe(0);
+    expect(loadConfig({ ...sentinel, REDIS_WAIT_REPLICAS: '2' }).redisWaitReplicas).toBe(2);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:6379' }).redisWaitReplicas).toBe(0);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:6379', REDIS_WAIT_REPLICAS: '1' }).redisWaitReplicas).toBe(1);
+    expect(loadConfig({ REDIS_URL: 'redis://a:6379' }).redisWaitReplicas).toBe(0);
+    expect(loadConfig({}).redisWaitReplicas).toBe(0);
+  });
+
   it('REDIS_CLUSTER_NODES: some nodes of the cluster (the client learns the rest), without TLS by default', () => {
     expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.1.1:6379,10.0.1.2:6379', REDIS_PASSWORD: 'p' }).redisTopology).toEqual({
       kind: 'cluster',
@@ -194,6 +205,9 @@ describe('the Redis topology', () => {
     [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'no spaces please' }, 'REDIS_SENTINEL_MASTER'],
     [{ REDIS_URL: 'redis://a:6379', REDIS_PASSWORD: 'p' }, 'REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS'],
     [{ REDIS_CLUSTER_NODES: 'a:6379', REDIS_TLS: 'yes' }, 'REDIS_TLS'],
+    [{ REDIS_WAIT_REPLICAS: '1' }, 'REDIS_WAIT_REPLICAS'],
+    [{ REDIS_URL: 'redis://a:6379', REDIS_WAIT_REPLICAS: 'one' }, 'REDIS_WAIT_REPLICAS'],
+    [{ REDIS_URL: 'redis://a:6379', REDIS_WAIT_REPLICAS: '-1' }, 'REDIS_WAIT_REPLICAS'],
   ])('a wrong combination stops the start, naming the variables: %o', (env, variables) => {
     expect(problemsOf(env).some((problem) => problem.startsWith(`${variables}:`))).toBe(true);
   });

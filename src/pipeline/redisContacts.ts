@@ -1,6 +1,7 @@
 import type { Clock } from '../clock';
 import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../state/redis';
 import { keyedId, RedisScript, slotTag, stateCall } from '../state/redisHelpers';
+import type { ReplicatedWrites } from '../state/replicatedWrites';
 import {
   DEDUPE_RETENTION_MS,
   type Arrival,
@@ -142,6 +143,7 @@ export class RedisOptOuts implements OptOuts {
   private readonly prefix: string;
   private readonly previousHashSecrets: readonly Buffer[];
   private readonly untaggedNames: boolean;
+  private readonly writes?: ReplicatedWrites;
 
   /**
    * `untaggedNames`: also look under the names of the versions before slot tags
@@ -151,15 +153,23 @@ export class RedisOptOuts implements OptOuts {
   constructor(
     private readonly redis: RedisConnection,
     private readonly hashSecret: Buffer,
-    options: { prefix?: string; previousHashSecrets?: readonly Buffer[]; untaggedNames?: boolean } = {},
+    options: { prefix?: string; previousHashSecrets?: readonly Buffer[]; untaggedNames?: boolean; writes?: ReplicatedWrites } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
+    this.writes = options.writes;
     this.previousHashSecrets = options.previousHashSecrets ?? [];
     this.untaggedNames = options.untaggedNames ?? false;
   }
 
+  /**
+   * Returns once the STOP is on the replicas (REDIS_WAIT_REPLICAS): a failover must not forget it
+   * and let a message reach someone who said STOP. Setting it is idempotent: through a switch it
+   * is set again on the new primary, wherever the first one went.
+   */
   async optOut(contact: string): Promise<void> {
-    await stateCall(() => this.redis.set(this.key(this.hashSecret, contact), '1'));
+    const key = this.key(this.hashSecret, contact);
+    const setIt = () => this.redis.set(key, '1');
+    await (this.writes ? this.writes.run(key, setIt) : stateCall(setIt));
   }
 
   async optIn(contact: string): Promise<void> {

@@ -135,6 +135,27 @@ export function createRedis(topology: RedisTopology | string, log: Logger): Redi
   return client;
 }
 
+/**
+ * WAIT on the connection through which the writes for `slotKey`'s slot went: resolves with how
+ * many replicas hold every write sent on it so far (at most `replicas`; fewer once `timeoutMs`
+ * has passed). One server and Sentinel send everything on one connection to the primary; the
+ * cluster client has one per node and routes by `slotKey`, which must carry the contact's `{tag}`.
+ */
+export type ReplicaWait = (slotKey: string, replicas: number, timeoutMs: number) => Promise<number>;
+
+export function replicaWaitOf(kind: RedisTopology['kind'], connection: RedisConnection): ReplicaWait {
+  const args = (replicas: number, timeoutMs: number) => ['WAIT', String(replicas), String(timeoutMs)];
+  // WAIT has no key and is not in RedisConnection: each client type sends a raw command its own way.
+  switch (kind) {
+    case 'single':
+      return (_slotKey, replicas, timeoutMs) => (connection as RedisClient).sendCommand<number>(args(replicas, timeoutMs));
+    case 'sentinel':
+      return (_slotKey, replicas, timeoutMs) => (connection as unknown as ReturnType<typeof sentinelClient>).sendCommand<number>(false, args(replicas, timeoutMs));
+    case 'cluster':
+      return (slotKey, replicas, timeoutMs) => (connection as unknown as ReturnType<typeof clusterClient>).sendCommand<number>(slotKey, false, args(replicas, timeoutMs));
+  }
+}
+
 /** Thrown when Redis cannot serve a turn now: the user is asked to try again in a moment. */
 export class StateUnavailableError extends Error {
   constructor(options?: { cause?: unknown }) {

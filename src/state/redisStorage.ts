@@ -4,6 +4,7 @@ import { NEW_ITEM_ETAG, StaleWriteError } from './errors';
 import { freshIv } from './initializationVectors';
 import type { StateKeys } from './keys';
 import type { RedisConnection } from './redis';
+import type { ReplicatedWrites } from './replicatedWrites';
 import { slotTag, stateCall } from './redisHelpers';
 
 /**
@@ -24,9 +25,16 @@ import { slotTag, stateCall } from './redisHelpers';
  * ARGV: expected version ('' = any, NEW_ITEM_ETAG = must not exist), ciphertext, TTL in ms.
  * A version expected of a key that is gone (expired, erased) is stale too: a turn that outlived
  * an erase must not write the erased conversation back.
+ * The same write run again finds its own ciphertext (a fresh IV makes each one unique) and only
+ * refreshes the TTL: a write whose reply a failover cut off can be sent again (replicatedWrites.ts).
  */
 const WRITE_SCRIPT = `
-local current = redis.call('HGET', KEYS[1], 'v')
+local stored = redis.call('HMGET', KEYS[1], 'v', 'd')
+local current = stored[1]
+if stored[2] == ARGV[2] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return tonumber(current)
+end
 for i = 2, #KEYS do
   if current then break end
   current = redis.call('HGET', KEYS[i], 'v')
@@ -54,6 +62,8 @@ export class RedisStorage implements Storage {
     private readonly keys: StateKeys,
     private readonly ttlSeconds: number,
     private readonly prefix: string,
+    /** REDIS_WAIT_REPLICAS: a write returns once that many replicas hold it. */
+    private readonly writes?: ReplicatedWrites,
   ) {
     this.namingKeys = new Map([...keys.byId.values()].map((key) => [key, createHmac('sha256', key).update('tasjil state key names v1').digest()]));
   }
@@ -75,7 +85,10 @@ export class RedisStorage implements Storage {
       const name = this.nameFor(storageKey, this.keys.current.key);
       const expected = typeof eTag === 'string' && eTag !== '*' ? eTag : '';
       const older = [...this.keys.byId.values()].filter((key) => key !== this.keys.current.key).map((key) => this.nameFor(storageKey, key));
-      const version = await stateCall(() => this.runWriteScript([name, ...older], [expected, this.encrypt(name, value), String(this.ttlSeconds * 1000)]));
+      const args = [expected, this.encrypt(name, value), String(this.ttlSeconds * 1000)];
+      const write = () => this.runWriteScript([name, ...older], args);
+      // The turn's answer goes out after this: with replicas, it must be one no failover takes back.
+      const version = this.writes ? await this.writes.run(name, write, (result) => result === -1) : await stateCall(write);
       if (version === -1) throw new StaleWriteError();
       if (change) change.eTag = String(version);
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../src/clock';
 import { warmUpDateRecognizer } from '../../src/nlu/dates';
-import { concurrentConversations, converse, OUTCOME_A_FR } from '../support/haConversations';
+import { concurrentConversations, converse, OUTCOME_A_FR, TRY_AGAIN_FR } from '../support/haConversations';
 import { FOLLOW_UP_PERSONAL, FOLLOW_UP_WORKER, followUpKeys, isQueueBookkeeping, isQueueKey, nodeReader, startFollowUpInstances, TEMPLATE_SID, type FollowUpInstances } from '../support/followUpOnTopology';
 import { expectNoPersonalData, scanForPersonalData } from '../support/personalDataScan';
 import { newTestPrefix } from '../support/redis';
@@ -46,6 +46,72 @@ withRedisServers.it('whole conversations through the sentinels’ primary, acros
   // Not in memory: the second instance read what the first wrote, through the same primary.
   expect(await set!.primary()).toBe(set!.nodes[0]);
 }, 60_000);
+
+/**
+ * Runs `send` while the replica is stopped (SIGSTOP) for 1.5 s: resolves with its reply and
+ * whether that reply came only after the replica was back. Then waits for the set to be whole.
+ */
+async function withReplicaStalled<T>(send: () => Promise<T>): Promise<{ reply: T; afterResume: boolean }> {
+  const primary = await set!.primary();
+  const replica = set!.nodes.find((node) => node !== primary)!;
+  replica.pause();
+  let resumedAt = Number.POSITIVE_INFINITY;
+  const resuming = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      resumedAt = Date.now();
+      replica.resume();
+      resolve();
+    }, 1500),
+  );
+  try {
+    const reply = await send();
+    return { reply, afterResume: Date.now() >= resumedAt };
+  } finally {
+    await resuming;
+    expect(await set!.healthy()).toBe(primary);
+  }
+}
+
+withRedisServers.it('an answer goes out only once the replica holds the turn\'s state (WAIT): a stalled replica holds the answer back until it resumes', async () => {
+  const { reply, afterResume } = await withReplicaStalled(() => servers[0]!.whatsapp('+212673000001').say('Bonjour'));
+  expect(reply.text).toContain("Quelle pièce d'identité avez-vous");
+  // The primary had the state at once; the answer waited for the replica: a failover in that
+  // second would have promoted a replica without it.
+  expect(afterResume).toBe(true);
+}, 60_000);
+
+withRedisServers.it('STOP is confirmed only once the replica holds the opt-out: a failover must not forget it', async () => {
+  const worker = servers[0]!.sms('+212673000003');
+  expect((await worker.say('Bonjour')).text).toContain("Quelle pièce d'identité");
+  const { reply, afterResume } = await withReplicaStalled(() => worker.say('STOP'));
+  expect(reply.text).toContain('Vous ne recevrez plus de messages de Tasjil');
+  expect(afterResume).toBe(true);
+  // Out on the other instance too, and for good: nothing is answered until START.
+  expect((await servers[1]!.sms('+212673000003').say('Bonjour')).messages).toEqual([]);
+}, 60_000);
+
+withRedisServers.it('a replica stalled past the confirmation time (REPLICA_CONFIRM_WITHIN_MS): "try again in a moment", and the conversation goes on once it is back', async () => {
+  const primary = await set!.primary();
+  const replica = set!.nodes.find((node) => node !== primary)!;
+  replica.pause();
+  try {
+    // Past the reply budget: "checking…" first, then the apology by message.
+    expect((await servers[1]!.whatsapp('+212673000002').say('Bonjour')).text).toContain('Je vérifie, un instant');
+    await waitFor('the apology by message', async () =>
+      servers[1]!.app.outbox.list().some((message) => message.to.endsWith('+212673000002') && message.body.includes(TRY_AGAIN_FR)),
+    40_000);
+  } finally {
+    replica.resume();
+  }
+  expect(await set!.healthy()).toBe(primary);
+  // Told to try again, the worker writes again (and again while the primary waits for its
+  // replica's first ack, and the stalled turn's lease runs out), sees the question of the identity
+  // document, and goes on.
+  await converse(servers, '+212673000002', [
+    ['Bonjour', '1. CNIE'],
+    ['1', 'Écrivez le numéro de votre CNIE'],
+  ]);
+}, 90_000);
 
 withRedisServers.it('SENTINEL FAILOVER in the middle of 20 conversations: every one completes, no answer lost, no message handled twice', async () => {
   const before = await set!.primary();

@@ -30,6 +30,10 @@ export interface RedisProcess extends HostPort {
   kill(): Promise<void>;
   /** Starts it again on the same port, with the same arguments (and its rewritten config, if any). */
   restart(): Promise<void>;
+  /** SIGSTOP: it stops answering and sending, its connections stay open (a stalled machine). */
+  pause(): void;
+  /** SIGCONT after `pause`. */
+  resume(): void;
   /** Runs one command on it (a fresh connection each time). */
   command(args: string[]): Promise<unknown>;
 }
@@ -80,6 +84,8 @@ export interface ClusterSet {
   failover(key?: string): Promise<{ from: RedisProcess; to: RedisProcess }>;
   /** Kills a primary (of `key`'s slot, or the first), then waits until its replica serves its slots. */
   killPrimary(key?: string): Promise<{ killed: RedisProcess; promoted: RedisProcess }>;
+  /** Waits until every node runs, the cluster is ok, and every primary has its replicas in sync. */
+  healthy(): Promise<void>;
   /** Every key of every primary matching `pattern` (SCAN on each). */
   keys(pattern: string): Promise<string[]>;
   stop(): Promise<void>;
@@ -90,6 +96,8 @@ export interface ClusterOptions {
   password?: string;
   primaries?: number;
   replicasPerPrimary?: number;
+  /** `min-replicas-to-write` on every node (0: none), as for SentinelSetOptions. */
+  minReplicasToWrite?: number;
 }
 
 const HOST = '127.0.0.1';
@@ -169,6 +177,8 @@ function redisProcess(port: number, args: string[], directory: string, password?
         return (await redisCommand(node, ['PING'], 500)) === 'PONG';
       }, 15_000, 50);
     },
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     command: (commandArgs) => redisCommand(node, commandArgs),
   };
   return node;
@@ -245,15 +255,23 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
       sentinels.push(redisProcess(port, [conf, '--sentinel'], directory, options.sentinelPassword));
     }
     await Promise.all(sentinels.map((sentinel) => sentinel.restart()));
+    // Replicas are learnt from the primary's INFO (every 10 s) and sentinels from each other's
+    // hello messages (every 2 s): on a loaded machine this takes a while.
+    let seen = '';
     await waitFor('the sentinels to know every replica and each other', async () => {
-      for (const sentinel of sentinels) {
-        const replicas = (await sentinel.command(['SENTINEL', 'REPLICAS', masterName])) as unknown[];
-        const up = replicas.filter((fields) => fieldOf(fields, 'flags') === 'slave' && fieldOf(fields, 'master-link-status') === 'ok');
-        const others = (await sentinel.command(['SENTINEL', 'SENTINELS', masterName])) as unknown[];
-        if (up.length < replicaCount || others.length < sentinelCount - 1) return false;
-      }
-      return true;
-    }, 30_000, 200);
+      const views = await Promise.all(
+        sentinels.map(async (sentinel) => {
+          const replicas = (await sentinel.command(['SENTINEL', 'REPLICAS', masterName])) as unknown[];
+          const up = replicas.filter((fields) => fieldOf(fields, 'flags') === 'slave' && fieldOf(fields, 'master-link-status') === 'ok');
+          const others = (await sentinel.command(['SENTINEL', 'SENTINELS', masterName])) as unknown[];
+          return { sentinel: sentinel.port, replicas: replicas.map((fields) => `${fieldOf(fields, 'flags')}/${fieldOf(fields, 'master-link-status')}`), up: up.length, others: others.length };
+        }),
+      );
+      seen = JSON.stringify(views);
+      return views.every((view) => view.up >= replicaCount && view.others >= sentinelCount - 1);
+    }, 60_000, 200).catch((error: Error) => {
+      throw new Error(`${error.message}; last seen: ${seen}`);
+    });
   } catch (error) {
     await stop();
     throw error;
@@ -325,6 +343,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const replicasPer = options.replicasPerPrimary ?? 1;
   const directory = mkdtempSync(join(tmpdir(), 'tasjil-cluster-'));
   const nodes: RedisProcess[] = [];
+  const healthy = async () => {
+    await waitFor('the cluster to be ok on every node, replicas in sync', async () => {
+      if (!nodes.every((node) => node.running)) return false;
+      for (const node of nodes) {
+        if (infoField(await node.command(['CLUSTER', 'INFO']), 'cluster_state') !== 'ok') return false;
+      }
+      const shards = await clusterShards(nodes);
+      return shards.length === primaryCount && shards.every((shard) => shard.replicas.length === replicasPer && shard.replicasInSync);
+    }, 60_000, 200);
+  };
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.kill()));
     rmSync(directory, { recursive: true, force: true });
@@ -340,6 +368,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         // shorter, so that a loaded machine's pause does not look like a dead primary.
         '--cluster-node-timeout', '2000',
       ];
+      if (options.minReplicasToWrite) args.push('--min-replicas-to-write', String(options.minReplicasToWrite), '--min-replicas-max-lag', '10');
       nodes.push(redisProcess(port, args, directory, options.password));
     }
     await Promise.all(nodes.map((node) => node.restart()));
@@ -348,13 +377,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       timeout: 60_000,
     });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
-    await waitFor('the cluster to be ok on every node, replicas in sync', async () => {
-      for (const node of nodes) {
-        if (infoField(await node.command(['CLUSTER', 'INFO']), 'cluster_state') !== 'ok') return false;
-      }
-      const shards = await clusterShards(nodes);
-      return shards.length === primaryCount && shards.every((shard) => shard.replicas.length === replicasPer && shard.replicasInSync);
-    }, 60_000, 200);
+    await healthy();
   } catch (error) {
     await stop();
     throw error;
@@ -401,6 +424,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await servedBy(promoted, shard.slots[0]![0]);
       return { killed: shard.node, promoted };
     },
+    healthy,
     async keys(pattern) {
       const found: string[] = [];
       for (const { node } of await primaries()) found.push(...(await nodeKeys(node, pattern)));
