@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import { DEFAULT_KEY_PREFIX, type RedisConnection } from '../state/redis';
 import { keyedId, RedisScript, slotTag, stateCall } from '../state/redisHelpers';
-import type { ReplicatedWrites } from '../state/replicatedWrites';
+import { ReplicatedWrites } from '../state/replicatedWrites';
 import {
   DEDUPE_RETENTION_MS,
   type Arrival,
@@ -143,7 +143,7 @@ export class RedisOptOuts implements OptOuts {
   private readonly prefix: string;
   private readonly previousHashSecrets: readonly Buffer[];
   private readonly untaggedNames: boolean;
-  private readonly writes?: ReplicatedWrites;
+  private readonly writes: ReplicatedWrites;
 
   /**
    * `untaggedNames`: also look under the names of the versions before slot tags
@@ -156,7 +156,7 @@ export class RedisOptOuts implements OptOuts {
     options: { prefix?: string; previousHashSecrets?: readonly Buffer[]; untaggedNames?: boolean; writes?: ReplicatedWrites } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_KEY_PREFIX;
-    this.writes = options.writes;
+    this.writes = options.writes ?? ReplicatedWrites.none;
     this.previousHashSecrets = options.previousHashSecrets ?? [];
     this.untaggedNames = options.untaggedNames ?? false;
   }
@@ -168,8 +168,7 @@ export class RedisOptOuts implements OptOuts {
    */
   async optOut(contact: string): Promise<void> {
     const key = this.key(this.hashSecret, contact);
-    const setIt = () => this.redis.set(key, '1');
-    await (this.writes ? this.writes.run(key, setIt) : stateCall(setIt));
+    await this.writes.run(key, () => this.redis.set(key, '1'));
   }
 
   async optIn(contact: string): Promise<void> {

@@ -4,7 +4,7 @@ import { NEW_ITEM_ETAG, StaleWriteError } from './errors';
 import { freshIv } from './initializationVectors';
 import type { StateKeys } from './keys';
 import type { RedisConnection } from './redis';
-import type { ReplicatedWrites } from './replicatedWrites';
+import { ReplicatedWrites } from './replicatedWrites';
 import { slotTag, stateCall } from './redisHelpers';
 
 /**
@@ -63,7 +63,7 @@ export class RedisStorage implements Storage {
     private readonly ttlSeconds: number,
     private readonly prefix: string,
     /** REDIS_WAIT_REPLICAS: a write returns once that many replicas hold it. */
-    private readonly writes?: ReplicatedWrites,
+    private readonly writes: ReplicatedWrites = ReplicatedWrites.none,
   ) {
     this.namingKeys = new Map([...keys.byId.values()].map((key) => [key, createHmac('sha256', key).update('tasjil state key names v1').digest()]));
   }
@@ -88,7 +88,7 @@ export class RedisStorage implements Storage {
       const args = [expected, this.encrypt(name, value), String(this.ttlSeconds * 1000)];
       const write = () => this.runWriteScript([name, ...older], args);
       // The turn's answer goes out after this: with replicas, it must be one no failover takes back.
-      const version = this.writes ? await this.writes.run(name, write, (result) => result === -1) : await stateCall(write);
+      const version = await this.writes.run(name, write, (result) => result === -1);
       if (version === -1) throw new StaleWriteError();
       if (change) change.eTag = String(version);
     }
@@ -107,7 +107,13 @@ export class RedisStorage implements Storage {
   async delete(storageKeys: string[]): Promise<void> {
     // One DEL per storage key: its names share a slot, two storage keys may not.
     const namesOf = (storageKey: string) => [...this.keys.byId.values()].map((key) => this.nameFor(storageKey, key));
-    await stateCall(() => Promise.all(storageKeys.map((storageKey) => this.redis.del(namesOf(storageKey)))));
+    // An erase ("supprimer", STOP) holds through a failover too: a DEL can be sent again.
+    await Promise.all(
+      storageKeys.map((storageKey) => {
+        const names = namesOf(storageKey);
+        return this.writes.run(names[0]!, () => this.redis.del(names));
+      }),
+    );
   }
 
   /**

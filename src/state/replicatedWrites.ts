@@ -37,6 +37,9 @@ export interface ReplicatedWritesOptions {
  * idempotent.
  */
 export class ReplicatedWrites {
+  /** No replica asked for (one server, or REDIS_WAIT_REPLICAS=0): every write runs once, as any Redis call. */
+  static readonly none = new ReplicatedWrites({ replicas: 0, wait: async () => 0 });
+
   private readonly ackWaitMs: number;
   private readonly withinMs: number;
   private readonly pauseMs: number;
