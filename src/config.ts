@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { repoPath } from './repoRoot';
@@ -86,9 +86,9 @@ function parseHostPort(item: string): HostPort {
  * sentinels, or a cluster. Exactly one may be configured.
  */
 export type RedisTopology =
-  | { kind: 'single'; url: string }
-  | { kind: 'sentinel'; sentinels: HostPort[]; masterName: string; username?: string; password?: string; sentinelPassword?: string; tls: boolean }
-  | { kind: 'cluster'; nodes: HostPort[]; username?: string; password?: string; tls: boolean };
+  | { kind: 'single'; url: string; tlsCa?: string }
+  | { kind: 'sentinel'; sentinels: HostPort[]; masterName: string; username?: string; password?: string; sentinelPassword?: string; tls: boolean; tlsCa?: string }
+  | { kind: 'cluster'; nodes: HostPort[]; username?: string; password?: string; tls: boolean; tlsCa?: string };
 
 const port = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(65535).default(fallback));
@@ -150,6 +150,9 @@ const schema = z.object({
   // Sentinel (docs/redis.md sets it up with one replica and min-replicas-to-write 1), else 0.
   REDIS_WAIT_REPLICAS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(5).optional()),
   REDIS_TLS: z.preprocess(emptyAsUndefined, z.enum(['true', 'false'], 'true or false').optional()),
+  // PEM file of the certificate authority that signed the Redis servers' certificates, when it is
+  // not one the system trusts (a private CA): with rediss:// or REDIS_TLS=true.
+  REDIS_TLS_CA_FILE: optionalString,
   STATE_ENCRYPTION_KEY: optionalString,
   REDIS_KEY_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, 'letters, digits, and _ : . -').default('tasjil:')),
   CONVERSATION_TTL_SECONDS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(60).max(7 * 24 * 3600).default(1800)),
@@ -318,20 +321,43 @@ function redisTopologyOf(raw: RawConfig, problems: string[]): RedisTopology | un
   }
   const tls = raw.REDIS_TLS === 'true';
   const credentials = { username: raw.REDIS_USERNAME, password: raw.REDIS_PASSWORD };
+  const tlsCa = tlsCaOf(raw, problems, raw.REDIS_URL ? raw.REDIS_URL.startsWith('rediss://') : tls);
   if (raw.REDIS_URL) {
     if (raw.REDIS_USERNAME || raw.REDIS_PASSWORD || raw.REDIS_TLS) {
       problems.push('REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS: with REDIS_URL, put them in the URL (rediss://user:password@host:port)');
     }
-    return { kind: 'single', url: raw.REDIS_URL };
+    return { kind: 'single', url: raw.REDIS_URL, ...tlsCa };
   }
   if (raw.REDIS_SENTINELS) {
     if (!raw.REDIS_SENTINEL_MASTER) {
       problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the name the sentinels know the primary by)');
       return undefined;
     }
-    return { kind: 'sentinel', sentinels: raw.REDIS_SENTINELS, masterName: raw.REDIS_SENTINEL_MASTER, ...credentials, sentinelPassword: raw.REDIS_SENTINEL_PASSWORD, tls };
+    return { kind: 'sentinel', sentinels: raw.REDIS_SENTINELS, masterName: raw.REDIS_SENTINEL_MASTER, ...credentials, sentinelPassword: raw.REDIS_SENTINEL_PASSWORD, tls, ...tlsCa };
   }
   if (raw.REDIS_SENTINEL_MASTER) problems.push('REDIS_SENTINELS: required with REDIS_SENTINEL_MASTER');
-  if (raw.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: raw.REDIS_CLUSTER_NODES, ...credentials, tls };
+  if (raw.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: raw.REDIS_CLUSTER_NODES, ...credentials, tls, ...tlsCa };
   return undefined;
+}
+
+/** REDIS_TLS_CA_FILE read once at start (a PEM certificate); only where the connection is TLS. */
+function tlsCaOf(raw: RawConfig, problems: string[], tls: boolean): { tlsCa?: string } {
+  const file = raw.REDIS_TLS_CA_FILE;
+  if (!file) return {};
+  if (!tls) {
+    problems.push('REDIS_TLS_CA_FILE: only with TLS (a rediss:// REDIS_URL, or REDIS_TLS=true)');
+    return {};
+  }
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch {
+    problems.push(`REDIS_TLS_CA_FILE: cannot read ${file}`);
+    return {};
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push(`REDIS_TLS_CA_FILE: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    return {};
+  }
+  return { tlsCa: pem };
 }

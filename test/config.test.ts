@@ -1,4 +1,7 @@
 import { ConfigError, DEFAULT_PEOPLE_FILE, loadConfig } from '../src/config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -167,6 +170,26 @@ describe('the Redis topology', () => {
       sentinelPassword: 'sentinel-secret',
       tls: true,
     });
+  });
+
+  it('REDIS_TLS_CA_FILE: a private CA read once at start, for every TLS topology', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tasjil-ca-'));
+    const caFile = join(dir, 'ca.pem');
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    writeFileSync(caFile, pem);
+    try {
+      expect(loadConfig({ REDIS_URL: 'rediss://redis.internal:6380', REDIS_TLS_CA_FILE: caFile }).redisTopology).toEqual({ kind: 'single', url: 'rediss://redis.internal:6380', tlsCa: pem });
+      expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:6379', REDIS_TLS: 'true', REDIS_TLS_CA_FILE: caFile }).redisTopology).toMatchObject({ kind: 'cluster', tls: true, tlsCa: pem });
+      expect(loadConfig({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'm', REDIS_TLS: 'true', REDIS_TLS_CA_FILE: caFile }).redisTopology).toMatchObject({ kind: 'sentinel', tls: true, tlsCa: pem });
+      // Without TLS there is nothing to check a certificate with: a mistake, said at start.
+      expect(problemsOf({ REDIS_URL: 'redis://a:6379', REDIS_TLS_CA_FILE: caFile })).toContainEqual(expect.stringMatching(/^REDIS_TLS_CA_FILE: only with TLS/));
+      expect(problemsOf({ REDIS_CLUSTER_NODES: 'a:6379', REDIS_TLS_CA_FILE: caFile })).toContainEqual(expect.stringMatching(/^REDIS_TLS_CA_FILE: only with TLS/));
+      expect(problemsOf({ REDIS_CLUSTER_NODES: 'a:6379', REDIS_TLS: 'true', REDIS_TLS_CA_FILE: join(dir, 'missing.pem') })).toContainEqual(expect.stringMatching(/^REDIS_TLS_CA_FILE: cannot read/));
+      writeFileSync(caFile, 'not a certificate');
+      expect(problemsOf({ REDIS_CLUSTER_NODES: 'a:6379', REDIS_TLS: 'true', REDIS_TLS_CA_FILE: caFile })).toContainEqual(expect.stringMatching(/^REDIS_TLS_CA_FILE: .* holds no PEM certificate/));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('REDIS_WAIT_REPLICAS: a turn waits for one replica on Sentinel (docs/redis.md sets one up), for none elsewhere, unless told', () => {

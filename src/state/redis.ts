@@ -64,8 +64,15 @@ const RECONNECT = (retries: number) => Math.min(100 * 2 ** Math.min(retries, 6),
 const SOCKET = { connectTimeout: 2000, reconnectStrategy: RECONNECT };
 const NO_COMMAND_TIMEOUT = { timeout: 0 };
 
-function singleClient(url: string) {
-  return createClient({ url, disableOfflineQueue: true, commandOptions: NO_COMMAND_TIMEOUT, socket: SOCKET });
+/**
+ * TLS socket options: the system's certificate authorities, or only `ca` (REDIS_TLS_CA_FILE, a
+ * private CA). The servers' certificates are verified either way: never rejectUnauthorized false.
+ */
+const tlsSocket = (ca?: string) => ({ tls: true as const, ...(ca ? { ca } : {}) });
+
+function singleClient(url: string, ca?: string) {
+  // rediss:// turns TLS on by itself; a private CA must be given to the socket.
+  return createClient({ url, disableOfflineQueue: true, commandOptions: NO_COMMAND_TIMEOUT, socket: ca ? { ...SOCKET, ...tlsSocket(ca) } : SOCKET });
 }
 
 /** A node-redis client of one server, with every command (tests and tools use more than the stores). */
@@ -92,8 +99,8 @@ function sentinelClient(topology: Extract<RedisTopology, { kind: 'sentinel' }>) 
     // have run (a dedupe mark set twice reads as a duplicate: a message never answered). Failing
     // it instead gives the worker "try again in a moment", and the conversation resumes.
     maxCommandRediscovers: 0,
-    nodeClientOptions: { disableOfflineQueue: true, ...credentials(topology.username, topology.password), socket: { ...SOCKET, tls: topology.tls } },
-    sentinelClientOptions: { ...credentials(undefined, topology.sentinelPassword), socket: { ...SOCKET, tls: topology.tls } },
+    nodeClientOptions: { disableOfflineQueue: true, ...credentials(topology.username, topology.password), socket: { ...SOCKET, ...(topology.tls ? tlsSocket(topology.tlsCa) : {}) } },
+    sentinelClientOptions: { ...credentials(undefined, topology.sentinelPassword), socket: { ...SOCKET, ...(topology.tls ? tlsSocket(topology.tlsCa) : {}) } },
   });
 }
 
@@ -105,7 +112,7 @@ function clusterClient(topology: Extract<RedisTopology, { kind: 'cluster' }>) {
     // A primary that stopped answering: ask the other nodes for the slot map again after 1 s
     // (5 s by default), so the replica that took its slots over is found soon after the failover.
     topologyRefreshOnReconnectionAttemptStrategy: 1000,
-    defaults: { disableOfflineQueue: true, ...credentials(topology.username, topology.password), socket: { ...SOCKET, tls: topology.tls } },
+    defaults: { disableOfflineQueue: true, ...credentials(topology.username, topology.password), socket: { ...SOCKET, ...(topology.tls ? tlsSocket(topology.tlsCa) : {}) } },
   });
 }
 
@@ -117,7 +124,7 @@ export function createRedis(url: string, log: Logger): RedisClient;
 export function createRedis(topology: RedisTopology, log: Logger): RedisConnection;
 export function createRedis(topology: RedisTopology | string, log: Logger): RedisConnection {
   const chosen: RedisTopology = typeof topology === 'string' ? { kind: 'single', url: topology } : topology;
-  const client = chosen.kind === 'single' ? singleClient(chosen.url) : chosen.kind === 'sentinel' ? sentinelClient(chosen) : clusterClient(chosen);
+  const client = chosen.kind === 'single' ? singleClient(chosen.url, chosen.tlsCa) : chosen.kind === 'sentinel' ? sentinelClient(chosen) : clusterClient(chosen);
   let connected = false;
   // One line per change of state, not one per failed retry.
   const up = () => {

@@ -39,7 +39,10 @@ describe('BullMQ connection settings from the Redis topology', () => {
         username: 'app',
         password: 'data-password',
         sentinelPassword: 'sentinel-password',
+        // tls is the primary's; the sentinels have their own option (without it ioredis spoke
+        // plain TCP to TLS sentinels: test/redis/tls.test.ts).
         tls: {},
+        sentinelTLS: {},
         enableTLSForSentinelMode: true,
       },
     });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { freePort } from './freePort';
+import type { TlsFiles } from './tlsCertificates';
 
 export { freePort };
 
@@ -73,6 +74,8 @@ export interface SentinelSetOptions {
    * what the switch will throw away.
    */
   minReplicasToWrite?: number;
+  /** Every data node and sentinel on TLS only, with this CA's server certificate. */
+  tls?: TlsFiles;
 }
 
 export interface ClusterSet {
@@ -98,6 +101,8 @@ export interface ClusterOptions {
   replicasPerPrimary?: number;
   /** `min-replicas-to-write` on every node (0: none), as for SentinelSetOptions. */
   minReplicasToWrite?: number;
+  /** Every node on TLS only (clients, replication and the cluster bus), with this CA's server certificate. */
+  tls?: TlsFiles;
 }
 
 const HOST = '127.0.0.1';
@@ -136,8 +141,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** One command on a fresh connection, closed at once. */
-export async function redisCommand(node: HostPort & { password?: string }, args: string[], timeoutMs = 3000): Promise<unknown> {
-  const client = createClient({ ...(node.password ? { password: node.password } : {}), socket: { host: node.host, port: node.port, connectTimeout: timeoutMs, reconnectStrategy: false } });
+export async function redisCommand(node: HostPort & { password?: string; tlsCa?: string }, args: string[], timeoutMs = 3000): Promise<unknown> {
+  const socket = { host: node.host, port: node.port, connectTimeout: timeoutMs, reconnectStrategy: false as const };
+  const client = createClient({ ...(node.password ? { password: node.password } : {}), socket: node.tlsCa ? { ...socket, tls: true, ca: node.tlsCa } : socket });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -147,12 +153,13 @@ export async function redisCommand(node: HostPort & { password?: string }, args:
   }
 }
 
-function redisProcess(port: number, args: string[], directory: string, password?: string): RedisProcess {
+function redisProcess(port: number, args: string[], directory: string, password?: string, tls?: TlsFiles): RedisProcess {
   let child: ChildProcess | undefined;
-  const node: RedisProcess & { password?: string } = {
+  const node: RedisProcess & { password?: string; tlsCa?: string } = {
     host: HOST,
     port,
     password,
+    tlsCa: tls?.caPem,
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
@@ -184,9 +191,17 @@ function redisProcess(port: number, args: string[], directory: string, password?
   return node;
 }
 
-function dataNodeArgs(port: number, directory: string, password?: string): string[] {
+/**
+ * With `tls`, the node listens on TLS only (`port 0`), replicates over TLS, and asks clients for
+ * no certificate of their own (as a managed Redis with a server certificate does).
+ */
+function tlsArgs(port: number, tls: TlsFiles): string[] {
+  return ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no', '--tls-replication', 'yes'];
+}
+
+function dataNodeArgs(port: number, directory: string, password?: string, tls?: TlsFiles): string[] {
   const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
-  return [...auth, '--port', String(port), '--bind', HOST, '--dir', directory, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+  return [...auth, ...(tls ? tlsArgs(port, tls) : ['--port', String(port)]), '--bind', HOST, '--dir', directory, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
     // A replica's first sync starts at once (5 s of waiting by default).
     '--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--logfile', join(directory, `redis-${port}.log`)];
 }
@@ -224,10 +239,10 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
     const ports = await Promise.all(Array.from({ length: replicaCount + 1 }, () => freePort()));
     const primaryPort = ports[0]!;
     for (const [index, port] of ports.entries()) {
-      const args = dataNodeArgs(port, directory, options.password);
+      const args = dataNodeArgs(port, directory, options.password, options.tls);
       if (index > 0) args.push('--replicaof', HOST, String(primaryPort));
       if (options.minReplicasToWrite) args.push('--min-replicas-to-write', String(options.minReplicasToWrite), '--min-replicas-max-lag', '10');
-      nodes.push(redisProcess(port, args, directory, options.password));
+      nodes.push(redisProcess(port, args, directory, options.password, options.tls));
     }
     await Promise.all(nodes.map((node) => node.restart()));
     await waitFor('the replicas in sync', () => replicatedPrimary(nodes[0]!, replicaCount));
@@ -238,7 +253,9 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
       writeFileSync(
         conf,
         [
-          `port ${port}`,
+          ...(options.tls
+            ? ['port 0', `tls-port ${port}`, `tls-cert-file ${options.tls.certFile}`, `tls-key-file ${options.tls.keyFile}`, `tls-ca-cert-file ${options.tls.caFile}`, 'tls-auth-clients no', 'tls-replication yes']
+            : [`port ${port}`]),
           `bind ${HOST}`,
           `dir ${directory}`,
           `logfile ${join(directory, `sentinel-${port}.log`)}`,
@@ -252,7 +269,7 @@ export async function startSentinelSet(options: SentinelSetOptions = {}): Promis
           '',
         ].join('\n'),
       );
-      sentinels.push(redisProcess(port, [conf, '--sentinel'], directory, options.sentinelPassword));
+      sentinels.push(redisProcess(port, [conf, '--sentinel'], directory, options.sentinelPassword, options.tls));
     }
     await Promise.all(sentinels.map((sentinel) => sentinel.restart()));
     // Replicas are learnt from the primary's INFO (every 10 s) and sentinels from each other's
@@ -361,7 +378,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const ports = await Promise.all(Array.from({ length: primaryCount * (1 + replicasPer) }, () => freePort()));
     for (const port of ports) {
       const args = [
-        ...dataNodeArgs(port, directory, options.password),
+        ...dataNodeArgs(port, directory, options.password, options.tls),
+        ...(options.tls ? ['--tls-cluster', 'yes'] : []),
         '--cluster-enabled', 'yes',
         '--cluster-config-file', join(directory, `nodes-${port}.conf`),
         // Failure detection in seconds, not the default 15: the failover tests stay short; not
@@ -369,10 +387,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         '--cluster-node-timeout', '2000',
       ];
       if (options.minReplicasToWrite) args.push('--min-replicas-to-write', String(options.minReplicasToWrite), '--min-replicas-max-lag', '10');
-      nodes.push(redisProcess(port, args, directory, options.password));
+      nodes.push(redisProcess(port, args, directory, options.password, options.tls));
     }
     await Promise.all(nodes.map((node) => node.restart()));
-    const created = spawnSync('redis-cli', [...(options.password ? ['-a', options.password, '--no-auth-warning'] : []), '--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicasPer), '--cluster-yes'], {
+    const created = spawnSync('redis-cli', [...(options.password ? ['-a', options.password, '--no-auth-warning'] : []), ...(options.tls ? ['--tls', '--cacert', options.tls.caFile] : []), '--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', String(replicasPer), '--cluster-yes'], {
       encoding: 'utf8',
       timeout: 60_000,
     });

@@ -17,11 +17,14 @@ export type IoRedisSettings =
  */
 const BULLMQ_REQUIRED: RedisOptions = { maxRetriesPerRequest: null };
 
+/** The system's certificate authorities, or only REDIS_TLS_CA_FILE's; certificates always verified. */
+const tlsOptions = (ca?: string) => (ca ? { ca } : {});
+
 export function ioRedisSettings(topology: RedisTopology): IoRedisSettings {
   switch (topology.kind) {
     case 'single':
       // User, password, database and TLS (rediss://) travel in the URL, as for node-redis.
-      return { kind: 'single', url: topology.url, options: { ...BULLMQ_REQUIRED } };
+      return { kind: 'single', url: topology.url, options: { ...BULLMQ_REQUIRED, ...(topology.tlsCa ? { tls: { ca: topology.tlsCa } } : {}) } };
     case 'sentinel':
       return {
         kind: 'sentinel',
@@ -33,7 +36,7 @@ export function ioRedisSettings(topology: RedisTopology): IoRedisSettings {
           password: topology.password,
           sentinelPassword: topology.sentinelPassword,
           // The primary and the sentinels alike, as the other clients do with REDIS_TLS.
-          ...(topology.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+          ...(topology.tls ? { tls: tlsOptions(topology.tlsCa), sentinelTLS: tlsOptions(topology.tlsCa), enableTLSForSentinelMode: true } : {}),
         },
       };
     case 'cluster':
@@ -45,7 +48,7 @@ export function ioRedisSettings(topology: RedisTopology): IoRedisSettings {
             ...BULLMQ_REQUIRED,
             username: topology.username,
             password: topology.password,
-            ...(topology.tls ? { tls: {} } : {}),
+            ...(topology.tls ? { tls: tlsOptions(topology.tlsCa) } : {}),
           },
         },
       };
