@@ -43,6 +43,7 @@ import { InFlightWork } from './pipeline/inFlight';
 import { RedisTurnQueue } from './pipeline/redisTurnQueue';
 import { MeteredOtpService, MeteredRegistry, MeteredSmsRenderer, MeteredSmsSender } from './metrics/metered';
 import { Metrics } from './metrics/metrics';
+import type { ReplicatedWriteLabel } from './metrics/labels';
 import { InProcessTurnQueue, type TurnQueue } from './pipeline/turnQueue';
 import { InMemoryLookupGuard, type LookupGuard } from './services/lookupGuard';
 import { RedisLookupGuard } from './services/redisLookupGuard';
@@ -144,7 +145,12 @@ export interface AppOverrides {
 export function createApp(config: Config, log: Logger, overrides: AppOverrides = {}): App {
   const clock = overrides.clock ?? systemClock;
   const data = loadReferenceData();
-  const stores = createStores(config, log, clock, overrides.turnMaxWaitMs);
+  // Called during turns only, once `metrics` below exists.
+  const replicatedWrite = (outcome: ReplicatedWriteLabel) => {
+    metrics.replicatedWrite(outcome);
+    if (outcome === 'unconfirmed') log.warn({ event: 'redis.write_unconfirmed' }, 'no replica confirmed a write in time: the worker is asked to try again');
+  };
+  const stores = createStores(config, log, clock, overrides.turnMaxWaitMs, replicatedWrite);
   const { storage, delivery, queue } = stores;
   const metrics = new Metrics({
     clock,
@@ -341,7 +347,7 @@ interface Stores {
  * versioned), the turn queue, MessageSid dedupe, opt-outs, the 24-hour window, delivery reports,
  * mismatch counts, and (createSenders) OTP codes and send limits.
  */
-function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?: number): Stores {
+function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?: number, onReplicatedWrite?: (outcome: ReplicatedWriteLabel) => void): Stores {
   if (!config.redisTopology) {
     const contactStores = { dedupe: new InMemoryMessageDedupe(clock), optOuts: new InMemoryOptOuts(), contacts: new InMemoryContactActivity(clock) };
     return {
@@ -358,7 +364,7 @@ function createStores(config: Config, log: Logger, clock: Clock, turnMaxWaitMs?:
   if (!config.stateKeys) log.warn({ event: 'state.ephemeral_key' }, 'no STATE_ENCRYPTION_KEY: Redis state is readable by this process only');
   const redis = createRedis(config.redisTopology, log);
   const prefix = config.REDIS_KEY_PREFIX;
-  const writes = new ReplicatedWrites({ replicas: config.redisWaitReplicas, wait: replicaWaitOf(config.redisTopology.kind, redis) });
+  const writes = new ReplicatedWrites({ replicas: config.redisWaitReplicas, wait: replicaWaitOf(config.redisTopology.kind, redis), onOutcome: onReplicatedWrite });
   const contactStores = {
     dedupe: new RedisMessageDedupe(redis, { prefix }),
     optOuts: new RedisOptOuts(redis, keys.hashSecret, { prefix, previousHashSecrets: keys.previousHashSecrets, untaggedNames: config.redisTopology.kind !== 'cluster', writes }),

@@ -105,6 +105,10 @@ export type FollowUpEventLabel = (typeof FOLLOW_UP_EVENTS)[number];
 export const FOLLOW_UP_CHECK_RESULTS = ['registered', 'not_registered', 'not_subject', 'mismatch', 'unavailable'] as const;
 export type FollowUpCheckLabel = (typeof FOLLOW_UP_CHECK_RESULTS)[number];
 
+/** Writes that waited for a switch of the Redis primary: confirmed after retrying, or given up. */
+export const REPLICATED_WRITE_RESULTS = ['retried', 'unconfirmed'] as const;
+export type ReplicatedWriteLabel = (typeof REPLICATED_WRITE_RESULTS)[number];
+
 export const WEBHOOK_ROUTES = ['twilio_messages', 'twilio_status', 'botframework', 'kannel_messages', 'kannel_status'] as const;
 export type WebhookRouteLabel = (typeof WEBHOOK_ROUTES)[number];
 

@@ -13,6 +13,7 @@ import {
   REGISTRY_OPERATIONS,
   REGISTRY_RESULTS,
   REJECTION_REASONS,
+  REPLICATED_WRITE_RESULTS,
   SMS_ENCODINGS,
   SMS_GATEWAY_RESULTS,
   SMS_PROVIDERS,
@@ -25,6 +26,7 @@ import {
   type RegistryOperationLabel,
   type RegistryResultLabel,
   type RejectionLabel,
+  type ReplicatedWriteLabel,
   type SmsGatewayResultLabel,
   type SmsProviderLabel,
   type SmsPurposeLabel,
@@ -61,6 +63,7 @@ export class Metrics {
   private readonly gatewaySends: ClosedCounter<{ provider: typeof SMS_PROVIDERS; result: typeof SMS_GATEWAY_RESULTS }>;
   private readonly followUps: ClosedCounter<{ event: typeof FOLLOW_UP_EVENTS }>;
   private readonly followUpChecks: ClosedCounter<{ result: typeof FOLLOW_UP_CHECK_RESULTS }>;
+  private readonly replicatedWrites: ClosedCounter<{ result: typeof REPLICATED_WRITE_RESULTS }>;
 
   constructor(options: FunnelOptions) {
     const register = this.register;
@@ -102,6 +105,17 @@ export class Metrics {
     this.followUpChecks = new ClosedCounter(register, 'tasjil_follow_up_checks_total', 'Scheduled registry checks of follow-ups, by what they found', {
       result: FOLLOW_UP_CHECK_RESULTS,
     });
+    this.replicatedWrites = new ClosedCounter(
+      register,
+      'tasjil_redis_replicated_writes_total',
+      'Writes of state that had to wait for a Redis switch before a replica confirmed them (retried), or were given up (unconfirmed: the worker was asked to try again)',
+      { result: REPLICATED_WRITE_RESULTS },
+    );
+  }
+
+  /** A write that did not get its replicas at the first try (REDIS_WAIT_REPLICAS): a failover, a stalled replica. */
+  replicatedWrite(result: ReplicatedWriteLabel): void {
+    this.replicatedWrites.inc({ result });
   }
 
   /** One worker's SMS taken from a gateway (before dedupe: a gateway's retry counts again). */

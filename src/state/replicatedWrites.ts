@@ -18,6 +18,8 @@ export interface ReplicatedWritesOptions {
   withinMs?: number;
   /** Between two tries while the set is switching. */
   pauseMs?: number;
+  /** Told of the writes that needed more than one try: confirmed at last, or given up. */
+  onOutcome?: (outcome: 'retried' | 'unconfirmed') => void;
 }
 
 /**
@@ -68,12 +70,14 @@ export class ReplicatedWrites {
           if (attempt === 0) return result;
           lastError = new Error('refused by a later run');
         } else if ((await this.acknowledged(key)) >= this.options.replicas) {
+          if (attempt > 0) this.options.onOutcome?.('retried');
           return result;
         }
       } catch (error) {
         lastError = error;
       }
       if (Date.now() + this.pauseMs >= deadline) {
+        this.options.onOutcome?.('unconfirmed');
         throw new StateUnavailableError({ cause: lastError ?? new Error(`not on ${this.options.replicas} replica(s) within ${this.withinMs} ms`) });
       }
       await new Promise((resolve) => setTimeout(resolve, this.pauseMs));

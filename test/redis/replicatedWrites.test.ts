@@ -27,10 +27,12 @@ const readonly = new Error("READONLY You can't write against a read only replica
 const noReplicas = new Error('NOREPLICAS Not enough good replicas to write.');
 
 describe('ReplicatedWrites', () => {
-  it('the write, then one WAIT that the replica answers: nothing more', async () => {
+  it('the write, then one WAIT that the replica answers: nothing more (nothing to count either)', async () => {
     const wait = scripted<number>([1], 0);
     const write = scripted<number>([7], 0);
-    expect(await new ReplicatedWrites({ replicas: 1, wait: wait.fn }).run('tasjil:state:{abc}:x', write.fn)).toBe(7);
+    const onOutcome = jest.fn();
+    expect(await new ReplicatedWrites({ replicas: 1, wait: wait.fn, onOutcome }).run('tasjil:state:{abc}:x', write.fn)).toBe(7);
+    expect(onOutcome).not.toHaveBeenCalled();
     expect(write.calls).toHaveLength(1);
     expect(wait.calls).toEqual([['tasjil:state:{abc}:x', 1, 50]]);
   });
@@ -56,9 +58,11 @@ describe('ReplicatedWrites', () => {
   it('the reply cut off by the switch, then refused by the demoted primary, then run on the new one: the result of the run the replicas hold', async () => {
     const wait = scripted<number>([1], 0);
     const write = scripted<number>([killed, readonly, 8], 0);
-    expect(await new ReplicatedWrites({ replicas: 1, wait: wait.fn, pauseMs: 1 }).run('k', write.fn, (v) => v === -1)).toBe(8);
+    const onOutcome = jest.fn();
+    expect(await new ReplicatedWrites({ replicas: 1, wait: wait.fn, pauseMs: 1, onOutcome }).run('k', write.fn, (v) => v === -1)).toBe(8);
     expect(write.calls).toHaveLength(3);
     expect(wait.calls).toHaveLength(1);
+    expect(onOutcome.mock.calls).toEqual([['retried']]);
   });
 
   it('WAIT cut short by the switch: the write is run again (it recognizes itself) and WAITed on the new primary', async () => {
@@ -79,8 +83,10 @@ describe('ReplicatedWrites', () => {
   it('never enough replicas: StateUnavailableError ("try again") once the time is up, having asked for all of them each time', async () => {
     const wait = scripted<number>([], 1);
     const write = scripted<string>([], 'OK');
-    const running = new ReplicatedWrites({ replicas: 2, wait: wait.fn, pauseMs: 5, withinMs: 60 }).run('k', write.fn);
+    const onOutcome = jest.fn();
+    const running = new ReplicatedWrites({ replicas: 2, wait: wait.fn, pauseMs: 5, withinMs: 60, onOutcome }).run('k', write.fn);
     await expect(running).rejects.toBeInstanceOf(StateUnavailableError);
+    expect(onOutcome.mock.calls).toEqual([['unconfirmed']]);
     expect(wait.calls.length).toBeGreaterThan(1);
     expect(wait.calls.every(([, replicas]) => replicas === 2)).toBe(true);
   });

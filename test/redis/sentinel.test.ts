@@ -4,6 +4,7 @@ import { warmUpDateRecognizer } from '../../src/nlu/dates';
 import { concurrentConversations, converse, OUTCOME_A_FR, TRY_AGAIN_FR } from '../support/haConversations';
 import { FOLLOW_UP_PERSONAL, FOLLOW_UP_WORKER, followUpKeys, isQueueBookkeeping, isQueueKey, nodeReader, startFollowUpInstances, TEMPLATE_SID, type FollowUpInstances } from '../support/followUpOnTopology';
 import { expectNoPersonalData, scanForPersonalData } from '../support/personalDataScan';
+import { byLabel, parseMetrics } from '../support/metricsText';
 import { newTestPrefix } from '../support/redis';
 import { redisBinariesInstalled, requirement } from '../support/requirements';
 import { aclUserFor, nodeKeys, startSentinelSet, waitFor, type SentinelSet } from '../support/redisTopologies';
@@ -72,12 +73,16 @@ async function withReplicaStalled<T>(send: () => Promise<T>): Promise<{ reply: T
   }
 }
 
+/** tasjil_redis_replicated_writes_total of one instance, by result. */
+const replicatedWrites = async (server: TwilioTestServer) => byLabel(parseMetrics(await server.app.metrics.render()), 'tasjil_redis_replicated_writes_total', 'result');
+
 withRedisServers.it('an answer goes out only once the replica holds the turn\'s state (WAIT): a stalled replica holds the answer back until it resumes', async () => {
   const { reply, afterResume } = await withReplicaStalled(() => servers[0]!.whatsapp('+212673000001').say('Bonjour'));
   expect(reply.text).toContain("Quelle pièce d'identité avez-vous");
   // The primary had the state at once; the answer waited for the replica: a failover in that
   // second would have promoted a replica without it.
   expect(afterResume).toBe(true);
+  expect((await replicatedWrites(servers[0]!)).retried).toBeGreaterThanOrEqual(1);
 }, 60_000);
 
 withRedisServers.it('STOP is confirmed only once the replica holds the opt-out: a failover must not forget it', async () => {
@@ -107,6 +112,7 @@ withRedisServers.it('a replica stalled past the confirmation time (REPLICA_CONFI
   // Told to try again, the worker writes again (and again while the primary waits for its
   // replica's first ack, and the stalled turn's lease runs out), sees the question of the identity
   // document, and goes on.
+  expect((await replicatedWrites(servers[1]!)).unconfirmed).toBeGreaterThanOrEqual(1);
   await converse(servers, '+212673000002', [
     ['Bonjour', '1. CNIE'],
     ['1', 'Écrivez le numéro de votre CNIE'],
