@@ -6,12 +6,18 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * on behalf of that message (dialogs, late replies, SMS, metrics) without passing a flag along:
  * simulated traffic must not reach real phones, nor count in the operations' metrics.
  */
-const simulated = new AsyncLocalStorage<true>();
+const simulated = new AsyncLocalStorage<{ sender: string }>();
 
-export function runAsSimulated<T>(work: () => Promise<T>): Promise<T> {
-  return simulated.run(true, work);
+/** `sender`: the simulated phone that wrote (E.164), whose page shows what the message causes. */
+export function runAsSimulated<T>(sender: string, work: () => Promise<T>): Promise<T> {
+  return simulated.run({ sender }, work);
 }
 
 export function isSimulatedTraffic(): boolean {
-  return simulated.getStore() === true;
+  return simulated.getStore() !== undefined;
+}
+
+/** The simulated phone whose message is being handled now, if any. */
+export function simulatedSender(): string | undefined {
+  return simulated.getStore()?.sender;
 }

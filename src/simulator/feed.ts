@@ -2,6 +2,8 @@ import type { ChannelMessenger } from '../channels/messenger';
 import type { RenderedMessage } from '../channels/render/types';
 import { countSmsSegments, type SmsSegments } from '../channels/sms/encoding';
 import type { Clock } from '../clock';
+import { maskPhone } from '../nlu/phone';
+import { simulatedSender } from '../pipeline/trafficSource';
 import type { OutboxMessage } from '../services/sms/devOutbox';
 
 /**
@@ -27,6 +29,11 @@ export interface FeedEntry {
   buttons?: string[];
   /** What an SMS costs: the encoding and the segment count (SMS chat and inbox only). */
   sms?: SmsSegments;
+  /**
+   * An inbox SMS that went to another number than the page's (a password reset's code goes to
+   * the account's phone from the registry): that number, masked as the chat shows numbers.
+   */
+  sentTo?: string;
   at: string;
 }
 
@@ -60,10 +67,18 @@ export class SimulatorFeed {
     return this.push(phone, { pane: channel, body, ...(buttons.length ? { buttons } : {}), ...(channel === 'sms' ? { sms: countSmsSegments(body) } : {}) });
   }
 
-  /** The dev outbox's SMS to a followed phone go to its inbox; chat replies never reach the outbox (see `messenger`). */
+  /**
+   * The dev outbox's SMS to a followed phone go to its inbox; chat replies never reach the outbox
+   * (see `messenger`). An SMS that a simulated message sent to a number no page follows (the
+   * account's phone, for a password reset) goes to the inbox of the page that wrote, marked with
+   * where it went: the tester sees the code without having to write as that number.
+   */
   recordOutbox(message: OutboxMessage): void {
     if (message.channel !== 'sms') return;
-    this.push(message.to, { pane: 'inbox', body: message.body, sms: countSmsSegments(message.body) });
+    const entry = { pane: 'inbox' as const, body: message.body, sms: countSmsSegments(message.body) };
+    if (this.follows(message.to)) return void this.push(message.to, entry);
+    const sender = simulatedSender();
+    if (sender && this.follows(sender)) this.push(sender, { ...entry, sentTo: maskPhone(message.to) });
   }
 
   /** Entries for `phone` after `after`, of its `channel` conversation and its inbox. */

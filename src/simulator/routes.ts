@@ -88,7 +88,7 @@ export function registerSimulator(server: Server, app: App, feed: SimulatorFeed)
     let answer: WebhookAnswer | undefined;
     // Everything this message causes (late replies, OTP, password) is simulated traffic: kept off
     // real phones and out of the operations' metrics (pipeline/trafficSource.ts).
-    await runAsSimulated(() =>
+    await runAsSimulated(phone, () =>
       app.twilioWebhook.receiveTrusted(params, (a) => {
         answer = a;
         // What Twilio would deliver from the TwiML, in order, before anything sent later by REST.

@@ -158,6 +158,32 @@ describe('the web simulator in Chromium', () => {
     await page.close();
   });
 
+  it('a forgotten password at outcome A: the code, sent to the account\'s phone, shows in this page\'s inbox marked with that number', async () => {
+    const page = await openSimulator();
+    for (const [text, expected] of [
+      ['Bonjour', "Quelle pièce d'identité avez-vous ?"],
+      ['1', 'Écrivez le numéro de votre CNIE'],
+      ['AB123456', "Date d'expiration de la pièce ?"],
+      ['30/06/2031', 'Votre date de naissance ?'],
+      ['14/03/1985', 'Recevoir les SMS sur ce numéro'],
+      ['1', 'Votre opérateur'],
+      ['2', 'Votre e-mail (facultatif)'],
+      ['passer', 'Vérifiez vos réponses'],
+      ['oui', 'Mot de passe oublié ?'],
+      ['oui', 'Écrivez le code à 6 chiffres'],
+    ] as const) {
+      await say(page, text, expected);
+    }
+    const codeSms = page.locator('#inbox .sms').first();
+    await codeSms.waitFor();
+    await expect(codeSms.locator('header').textContent()).resolves.toContain('envoyé au \u206606xx xx xx 32\u2069');
+    const code = /\b\d{6}\b/.exec((await codeSms.locator('.body').textContent())!)?.[0];
+    expect(code).toBeDefined();
+    await say(page, code!, 'Votre nouveau mot de passe vous a été envoyé');
+    expect((page as Page & { errors?: string[] }).errors).toEqual([]);
+    await page.close();
+  });
+
   it('WhatsApp in Arabic to outcome C: right to left, buttons, a shared location', async () => {
     const page = await openSimulator(1100);
     await page.getByRole('button', { name: 'العربية' }).click();

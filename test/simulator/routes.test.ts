@@ -180,6 +180,34 @@ describe('a simulated outcome B on a deployment with Twilio and Verify configure
   });
 });
 
+describe('a simulated forgotten password', () => {
+  it('shows the code and the new password, sent to the account\'s phone, in the inbox of the page that asked, marked with that number', async () => {
+    const server = await startTwilioServer({});
+    try {
+      const phone = '+212677000010';
+      const otherPage = '+212677000011';
+      expect((await postTo(server, { MessageSid: messageSid(), From: otherPage, Body: 'Bonjour' })).status).toBe(200);
+      for (const Body of ['Bonjour', '1', 'AB123456', '30/06/2031', '14/03/1985', '1', '1', 'passer', 'oui', 'oui']) {
+        expect((await postTo(server, { MessageSid: messageSid(), From: phone, Body })).status).toBe(200);
+      }
+      const codeSms = await eventually(() => server.app.simulator!.since(phone, 'sms', 0).find((e) => e.pane === 'inbox'));
+      // The registry's phone for the account (the sample person's 06xx xx xx 32), not the page's 06xx xx xx 10.
+      expect(codeSms).toMatchObject({ sentTo: '06xx xx xx 32' });
+      const code = /\b(\d{6})\b/.exec(codeSms!.body)![1]!;
+      await postTo(server, { MessageSid: messageSid(), From: phone, Body: code });
+      const inbox = (await feedOf(server, phone, 'sms')).filter((e) => e.pane === 'inbox');
+      expect(inbox.map((e) => [e.sentTo, e.body])).toEqual([
+        ['06xx xx xx 32', expect.stringContaining(code)],
+        ['06xx xx xx 32', expect.stringContaining('nouveau mot de passe Ma CNSS est')],
+      ]);
+      // Another page open meanwhile (another simulated phone) sees none of it.
+      expect((await feedOf(server, otherPage, 'sms')).filter((e) => e.pane === 'inbox')).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('a simulated turn over the reply budget', () => {
   it('shows "checking…" at once, then the late reply, which reaches neither Twilio nor the dev outbox', async () => {
     const clock = new ManualClock();

@@ -137,7 +137,10 @@
     sms.className = 'sms';
     const head = document.createElement('header');
     const time = new Date(entry.at);
-    head.textContent = `${label('simulator.smsFrom')} · ${time.toLocaleTimeString(state.locale === 'ar' ? 'ar-MA' : 'fr-MA', { hour: '2-digit', minute: '2-digit' })}`;
+    // An SMS sent to another number than this page's (a reset code to the account's phone) says so;
+    // the number in a left-to-right isolate, so that its groups keep their order in Arabic.
+    const sentTo = entry.sentTo ? ` · ${label('simulator.smsSentTo', { number: `\u2066${entry.sentTo}\u2069` })}` : '';
+    head.textContent = `${label('simulator.smsFrom')}${sentTo} · ${time.toLocaleTimeString(state.locale === 'ar' ? 'ar-MA' : 'fr-MA', { hour: '2-digit', minute: '2-digit' })}`;
     sms.append(head, bubbleText(entry.body, false), cost(entry.sms));
     appendTo($('inbox'), sms);
   }
