@@ -67,7 +67,10 @@ describe('HttpRegistry when the registry misbehaves', () => {
     const { error, ms } = await failure(client(server.url).registry.lookUp(QUERY));
     expect(error).toBeInstanceOf(RegistryUnavailableError);
     expect(error).toMatchObject({ kind: 'timeout' });
-    expect(ms).toBeGreaterThanOrEqual(BUDGET_MS - 20);
+    // Given up at the budget, not earlier. Node starts a timer from the event loop's cached clock,
+    // which lags the wall clock by however long the current tick has run (32 ms was seen on a busy
+    // CI machine): a quarter of the budget of tolerance still catches a shorter timeout.
+    expect(ms).toBeGreaterThanOrEqual(BUDGET_MS * 0.75);
     expect(ms).toBeLessThan(BUDGET_MS + SLACK_MS);
     expect(lookups()).toBe(1);
   });
