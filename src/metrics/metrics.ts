@@ -131,10 +131,12 @@ export class Metrics {
 
   /** A follow-up's life (docs/follow-up.md): counted by events, never by person. */
   followUp(event: FollowUpEventLabel): void {
+    if (isSimulatedTraffic()) return;
     this.followUps.inc({ event });
   }
 
   followUpCheck(result: FollowUpCheckLabel): void {
+    if (isSimulatedTraffic()) return;
     this.followUpChecks.inc({ result });
   }
 

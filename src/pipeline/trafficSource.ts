@@ -6,10 +6,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * on behalf of that message (dialogs, late replies, SMS, metrics) without passing a flag along:
  * simulated traffic must not reach real phones, nor count in the operations' metrics.
  */
-const simulated = new AsyncLocalStorage<{ sender: string }>();
+const simulated = new AsyncLocalStorage<{ sender?: string }>();
 
-/** `sender`: the simulated phone that wrote (E.164), whose page shows what the message causes. */
-export function runAsSimulated<T>(sender: string, work: () => Promise<T>): Promise<T> {
+/**
+ * `sender`: the simulated phone that wrote (E.164), whose page shows what the message causes;
+ * none for work no message started (a follow-up's scheduled check).
+ */
+export function runAsSimulated<T>(sender: string | undefined, work: () => Promise<T>): Promise<T> {
   return simulated.run({ sender }, work);
 }
 

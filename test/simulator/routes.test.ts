@@ -9,8 +9,11 @@ import type { FeedEntry } from '../../src/simulator/feed';
 import { FakeTwilio } from '../support/fakeTwilio';
 import { byLabel, parseMetrics } from '../support/metricsText';
 import { ManualClock } from '../../src/clock';
+import { t } from '../../src/i18n';
 import type { Registry } from '../../src/services/types';
 import { eventually, messageSid, sampleRegistry, startTwilioServer, type TwilioTestServer } from '../support/twilioServer';
+import { RegistryThatRegisters } from '../support/registryThatRegisters';
+import { closeTestClient, connectTestClient, deleteKeys, newTestPrefix, TEST_REDIS_URL } from '../support/redis';
 
 /** The simulator's routes over real HTTP: when they exist, and that they use the real pipeline. */
 
@@ -238,6 +241,51 @@ describe('a simulated turn over the reply budget', () => {
       expect(server.app.outbox.list()).toEqual([]);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('a simulated follow-up, on Redis, with Twilio and a WhatsApp template configured', () => {
+  it('shows its notice in the page\'s WhatsApp pane days later, never through Twilio, and counts in no follow-up metric', async () => {
+    const clock = new ManualClock();
+    const fake = new FakeTwilio({ clock });
+    await fake.start();
+    const registry = new RegistryThatRegisters(sampleRegistry(clock));
+    const prefix = newTestPrefix();
+    const server = await startTwilioServer({
+      clock,
+      fake,
+      registry,
+      env: { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, TWILIO_NOTIFICATION_TEMPLATE_SID: `HX${'4'.repeat(32)}` },
+    });
+    server.app.followUps.startChecks();
+    try {
+      // "New user" gave a made-up number: days later, its owner must not get the notice.
+      const phone = '+212677000012';
+      for (const Body of ['Bonjour', '1', 'ZZ999999', '15/11/2030', '02/07/1990', '1', '2', 'passer', 'oui', 'taxi', 'Casa']) {
+        expect((await postTo(server, { MessageSid: messageSid(), From: `whatsapp:${phone}`, Body })).status).toBe(200);
+      }
+      await postTo(server, { MessageSid: messageSid(), From: `whatsapp:${phone}`, Body: 'oui' });
+      expect((await feedOf(server, phone, 'whatsapp')).at(-1)!.body).toContain("C'est noté");
+      const before = server.app.simulator!.lastSeq();
+
+      registry.register('ZZ999999');
+      clock.advance(27 * 60 * 60 * 1000); // past the 24-hour window: a real worker would get the template
+      await server.app.followUps.runDue();
+      expect((await feedOf(server, phone, 'whatsapp', before)).map((e) => e.body)).toEqual([t('fr', 'followUp.notice')]);
+      expect(fake.requests).toEqual([]);
+
+      const samples = parseMetrics(await server.app.metrics.render());
+      const counted = (name: string) => samples.filter((x) => x.name === name).reduce((sum, x) => sum + x.value, 0);
+      for (const name of ['tasjil_follow_ups_total', 'tasjil_follow_up_checks_total', 'tasjil_registry_request_duration_seconds_count']) {
+        expect([name, counted(name)]).toEqual([name, 0]);
+      }
+    } finally {
+      await server.close();
+      await fake.stop();
+      const redis = await connectTestClient();
+      await deleteKeys(redis, prefix);
+      await closeTestClient(redis);
     }
   });
 });

@@ -8,6 +8,11 @@ export interface CheckJob {
   dueAt: number;
   /** Epoch ms: the follow-up's end, known even once its record is gone. */
   expiresAt: number;
+  /**
+   * Made in a simulator conversation: its checks run as simulated traffic (trafficSource.ts), so
+   * they count in no real metric, and its notice goes to the simulator's feed.
+   */
+  simulated?: true;
 }
 
 /** Runs one check; returns when the next one is due, or undefined when the follow-up is over. */
