@@ -106,6 +106,8 @@ export interface Report {
   }[];
   /** The V8 flags of the "512 MiB" instance. */
   cappedNodeFlags: string[];
+  /** The capped instance's malloc environment and V8 flags, as an operator writes them. */
+  cappedCommand: string;
   targets: Target[];
   notes: string[];
   totalSeconds: number;
@@ -188,7 +190,7 @@ export function evaluateTargets(report: Report): Target[] {
   );
   const capped = report.scenarios.find((s) => s.key === 'redis-1-twilio-512' && s.redisWired);
   add(
-    `Twilio, Redis, 1 instance: throughput with ${report.cappedNodeFlags.join(' ')} ÷ without${users}`,
+    `Twilio, Redis, 1 instance: throughput with ${report.cappedCommand} ÷ without${users}`,
     `≥ ${CAPPED_THROUGHPUT_RATIO}×`,
     capped ? report.ratios.twilioRedis1CappedOverUncapped : undefined,
     (v) => v >= CAPPED_THROUGHPUT_RATIO,
@@ -203,13 +205,13 @@ export function evaluateTargets(report: Report): Target[] {
   );
   const cappedStart = report.startups.find((s) => s.name === 'redis-512');
   add(
-    `RSS at ready, compiled start with ${report.cappedNodeFlags.join(' ')}`,
+    `RSS at ready, compiled start with ${report.cappedCommand}`,
     `≤ ${RSS_AT_READY_LIMIT_MIB} MiB, one process, no TypeScript loader`,
     cappedStart && !cappedStart.typescriptLoader && cappedStart.childProcesses === 0 ? cappedStart.rssAtReadyMiB : cappedStart ? Infinity : undefined,
     (v) => v <= RSS_AT_READY_LIMIT_MIB,
     (v) =>
       Number.isFinite(v)
-        ? `${v.toFixed(0)} MiB (without the flags: ${report.startups.filter((s) => s.name !== 'redis-512').map((s) => `${s.name} ${s.rssAtReadyMiB.toFixed(0)}`).join(', ')} MiB)`
+        ? `${v.toFixed(0)} MiB (without them: ${report.startups.filter((s) => s.name !== 'redis-512').map((s) => `${s.name} ${s.rssAtReadyMiB.toFixed(0)}`).join(', ')} MiB)`
         : `a TypeScript loader or a child process: ${cappedStart!.command}, ${cappedStart!.childProcesses} children`,
     why,
   );
