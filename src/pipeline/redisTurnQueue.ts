@@ -267,7 +267,10 @@ export class RedisTurnQueue implements TurnQueue {
     return (await POLL.run(this.redis, [key], [ticket.number, token, ticket.epoch, this.leaseMs, this.keyTtlMs])) as number;
   }
 
-  /** Releases or gives up the ticket. Never rejects: if Redis is away, the lease runs out instead. */
+  /**
+   * Releases or gives up the ticket. Never rejects, and never holds the turn's answer for Redis:
+   * a release Redis refused goes on in the background (finishLater).
+   */
   private async finish(key: string, token: string, taking: Promise<Ticket>): Promise<void> {
     if (!this.live.delete(token) && this.released) return; // releaseAll already let it go
     let ticket: Ticket;
@@ -276,14 +279,42 @@ export class RedisTurnQueue implements TurnQueue {
     } catch {
       return; // no ticket, nothing to hand on
     }
+    const release = () => FINISH.run(this.redis, [key], [ticket.number, token, ticket.epoch, this.leaseMs, this.keyTtlMs]);
     try {
-      await FINISH.run(this.redis, [key], [ticket.number, token, ticket.epoch, this.leaseMs, this.keyTtlMs]);
+      await release();
     } catch (error) {
-      const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as Error) : (error as Error);
-      this.options.log?.warn({ event: 'turn.release_failed', error: cause.message }, 'turn not released; its lease will run out');
+      void this.finishLater(release, error);
     }
   }
+
+  /**
+   * A release refused by a switch of primary (NOREPLICAS or READONLY while Sentinel or the Cluster
+   * promotes a replica) or a cut connection, tried again until the lease would have run out
+   * anyway: the worker's next message then waits for the switch, not for the whole lease (15 s).
+   * Running FINISH twice is harmless: once the turn has moved on, it changes nothing.
+   */
+  private async finishLater(release: () => Promise<unknown>, firstError: unknown): Promise<void> {
+    const giveUpAt = Date.now() + this.leaseMs;
+    let lastError = firstError;
+    for (let delay = RELEASE_RETRY_FIRST_MS; Date.now() + delay < giveUpAt; delay = Math.min(delay * 2, RELEASE_RETRY_MAX_MS)) {
+      // unref: a release still being tried never holds a stopping process.
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      try {
+        await release();
+        this.options.log?.info({ event: 'turn.release_retried' }, 'turn released after Redis refused the first try');
+        return;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    const cause = (lastError as Error).cause instanceof Error ? ((lastError as Error).cause as Error) : (lastError as Error);
+    this.options.log?.warn({ event: 'turn.release_failed', error: cause.message }, 'turn not released; its lease will run out');
+  }
 }
+
+/** A release Redis refused is tried again after 50 ms, then twice as long each time, up to 1 s. */
+const RELEASE_RETRY_FIRST_MS = 50;
+const RELEASE_RETRY_MAX_MS = 1000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,6 +2,7 @@ import { RedisTurnQueue } from '../../src/pipeline/redisTurnQueue';
 import { ephemeralStateKeys } from '../../src/state/keys';
 import { StateUnavailableError, type RedisClient } from '../../src/state/redis';
 import { closeTestClient, connectTestClient, deleteKeys, listKeys, newTestPrefix, waitUntilReady } from '../support/redis';
+import { startTcpProxy } from '../support/tcpProxy';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const prefix = newTestPrefix();
@@ -248,4 +249,40 @@ describe('RedisTurnQueue across two instances', () => {
     await expect(stopping.run(key, async () => 'after')).rejects.toBeInstanceOf(StateUnavailableError);
     expect(await listKeys(a, `${prefix}turn:`)).toEqual([]);
   });
+});
+
+describe('RedisTurnQueue when Redis refuses a release', () => {
+  it('tries the release again once Redis is back: the next message waits for Redis, not for the whole lease', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 6379 });
+    const behindProxy = await connectTestClient(proxy.url);
+    try {
+      const leaseMs = 6000;
+      const holder = new RedisTurnQueue(behindProxy, hashSecret, { prefix, leaseMs });
+      const next = new RedisTurnQueue(b, hashSecret, { prefix, leaseMs });
+      const key = conversation();
+      const running = gate();
+      const ending = gate();
+      const first = holder.run(key, async () => {
+        running.open();
+        await ending.opened;
+        return 'first';
+      });
+      await running.opened;
+      // The holder's Redis goes away as its turn ends (a primary switching over): the release fails.
+      await proxy.cut();
+      ending.open();
+      await expect(first).resolves.toBe('first'); // the answer does not wait for the release
+      const startedAt = Date.now();
+      const second = next.run(key, async () => 'second');
+      await tick(300);
+      await proxy.restore();
+      await expect(second).resolves.toBe('second');
+      // Served once the holder reconnected and released (its reconnection backs off up to ~1 s);
+      // without the retry it would have waited for the lease.
+      expect(Date.now() - startedAt).toBeLessThan(leaseMs / 2);
+    } finally {
+      await closeTestClient(behindProxy);
+      await proxy.close();
+    }
+  }, 20000);
 });
