@@ -20,6 +20,19 @@ function gate() {
   return { open, opened };
 }
 
+/** A turn that starts on `queue` and runs until the test ends it; resolves once it runs. */
+async function turnHeldOpen(queue: RedisTurnQueue, key: string): Promise<{ done: Promise<string>; end: () => void }> {
+  const running = gate();
+  const ending = gate();
+  const done = queue.run(key, async () => {
+    running.open();
+    await ending.opened;
+    return 'held';
+  });
+  await running.opened;
+  return { done, end: ending.open };
+}
+
 beforeAll(async () => {
   // Two clients, two queues: two app instances sharing one Redis.
   a = await connectTestClient();
@@ -121,20 +134,14 @@ describe('RedisTurnQueue across two instances', () => {
     const dying = new RedisTurnQueue(doomed, hashSecret, { prefix, leaseMs: 300 });
     const survivor = new RedisTurnQueue(b, hashSecret, { prefix, leaseMs: 300 });
     const key = conversation();
-    const hung = gate();
-    const started = gate();
-    const orphan = dying.run(key, async () => {
-      started.open();
-      await hung.opened;
-    });
-    await started.opened;
+    const { done: orphan, end: unhang } = await turnHeldOpen(dying, key);
     doomed.destroy(); // the process is gone: no release, no lease renewal
     const startedAt = Date.now();
     await expect(survivor.run(key, async () => 'after')).resolves.toBe('after');
     const waited = Date.now() - startedAt;
     expect(waited).toBeGreaterThanOrEqual(250);
     expect(waited).toBeLessThan(2000);
-    hung.open();
+    unhang();
     await orphan; // its release fails quietly: the client is gone
   });
 
@@ -260,18 +267,11 @@ describe('RedisTurnQueue when Redis refuses a release', () => {
       const holder = new RedisTurnQueue(behindProxy, hashSecret, { prefix, leaseMs });
       const next = new RedisTurnQueue(b, hashSecret, { prefix, leaseMs });
       const key = conversation();
-      const running = gate();
-      const ending = gate();
-      const first = holder.run(key, async () => {
-        running.open();
-        await ending.opened;
-        return 'first';
-      });
-      await running.opened;
+      const first = await turnHeldOpen(holder, key);
       // The holder's Redis goes away as its turn ends (a primary switching over): the release fails.
       await proxy.cut();
-      ending.open();
-      await expect(first).resolves.toBe('first'); // the answer does not wait for the release
+      first.end();
+      await expect(first.done).resolves.toBe('held'); // the answer does not wait for the release
       const startedAt = Date.now();
       const second = next.run(key, async () => 'second');
       await tick(300);
