@@ -167,11 +167,10 @@ describe('parseDayFirstDate falls back to the French recognizer for other Latin 
     expect(isDateRecognizerWarm()).toBe(true);
   });
 
-  it('stays fast on a 5,000-character message', () => {
-    const started = Date.now();
+  // Its cost is capped by normalizeInput's length cap (normalize.test.ts); how fast is the bench's business.
+  it('reads a 5,000-character message as unreadable', () => {
     expect(parseDayFirstDate('mars '.repeat(1000), 'birth', TODAY)).toEqual({ ok: false, error: 'unreadable' });
     expect(parseDayFirstDate('1 '.repeat(2500), 'birth', TODAY)).toEqual({ ok: false, error: 'unreadable' });
-    expect(Date.now() - started).toBeLessThan(200);
   });
 });
 
