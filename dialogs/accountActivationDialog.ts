@@ -3,9 +3,9 @@ import { ComponentDialog, WaterfallDialog, type DialogTurnResult, type Waterfall
 import type { TurnContext } from 'botbuilder';
 import { t } from '../src/i18n';
 import { maskPhone } from '../src/nlu/phone';
-import { sessionOf } from '../src/bot/session';
+import { identityQueryOf, sessionOf } from '../src/bot/session';
 import { ActivationRefusedError } from '../src/services/registry/rules';
-import { RegistryUnavailableError, type IdTypeCode } from '../src/services/types';
+import { RegistryUnavailableError } from '../src/services/types';
 import { conversationKey, type DialogDeps } from './deps';
 import { OTP_PROMPT, OtpPrompt, type OtpOutcome } from './otpPrompt';
 import type { Answer, QuestionContext } from './question';
@@ -76,7 +76,7 @@ export class AccountActivationDialog extends ComponentDialog {
     let result;
     try {
       result = await this.deps.registry.activateAccount(
-        { idType: form.documentType as IdTypeCode, idNumber: form.documentNumber!, phone: form.phone! },
+        { ...identityQueryOf(form), phone: form.phone! },
         { idempotencyKey },
       );
     } catch (error) {

@@ -1,6 +1,6 @@
 import { ComponentDialog, WaterfallDialog, type DialogTurnResult, type WaterfallStepContext } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
-import { forgetPersonalData, sessionOf } from '../src/bot/session';
+import { forgetPersonalData, identityQueryOf, sessionOf } from '../src/bot/session';
 import { RegistryUnavailableError, type IdTypeCode, type LookupResult } from '../src/services/types';
 import type { DialogDeps } from './deps';
 import type { Answer, QuestionContext } from './question';
@@ -43,12 +43,7 @@ export class LookupDialog extends ComponentDialog {
     }
     const started = this.deps.clock.now();
     try {
-      const result: LookupResult = await this.deps.registry.lookUp({
-        idType: form.documentType as IdTypeCode,
-        idNumber: form.documentNumber!,
-        birthDate: form.birthDate!,
-        idExpiryDate: form.expiryDate!,
-      });
+      const result: LookupResult = await this.deps.registry.lookUp(identityQueryOf(form));
       this.deps.log.info({ event: 'registry.lookup', outcome: result.kind, ms: this.deps.clock.now() - started }, 'registry look-up');
       session.lookup = result;
       this.deps.metrics.registryAnswered(session);

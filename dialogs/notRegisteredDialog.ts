@@ -1,7 +1,7 @@
 import { ComponentDialog, WaterfallDialog, type DialogTurnResult, type WaterfallStepContext } from 'botbuilder-dialogs';
 import type { TurnContext } from 'botbuilder';
 import { t } from '../src/i18n';
-import { sessionOf } from '../src/bot/session';
+import { identityQueryOf, sessionOf } from '../src/bot/session';
 import { locationOf } from '../src/channels/location';
 import type { Locale } from '../src/services/types';
 import type { DialogDeps } from './deps';
@@ -124,7 +124,7 @@ export class NotRegisteredDialog extends ComponentDialog {
     const { form, locale } = sessionOf(step.context);
     await this.deps.followUps.create({
       address: followUpAddressOf(step.context),
-      identity: { idType: form.documentType!, idNumber: form.documentNumber!, birthDate: form.birthDate!, idExpiryDate: form.expiryDate! },
+      identity: identityQueryOf(form),
       locale,
     });
     await say(step.context, 'followUp.accepted');

@@ -11,9 +11,9 @@ import type { TurnContext } from 'botbuilder';
 import { t } from '../src/i18n';
 import { readYesNo } from '../src/nlu/choices';
 import { maskPhone } from '../src/nlu/phone';
-import { sessionOf, type Session } from '../src/bot/session';
+import { identityQueryOf, sessionOf } from '../src/bot/session';
 import { PasswordResetRefusedError } from '../src/services/registry/rules';
-import { RegistryUnavailableError, type IdTypeCode, type PasswordResetQuery } from '../src/services/types';
+import { RegistryUnavailableError } from '../src/services/types';
 import { conversationKey, type DialogDeps } from './deps';
 import { IDENTITY_DIALOG } from './identityDialog';
 import { OtpPrompt, type OtpOutcome, type OtpPromptSettings } from './otpPrompt';
@@ -143,7 +143,7 @@ export class PasswordResetDialog extends ComponentDialog {
     const session = sessionOf(step.context);
     if (session.passwordReset) return step.endDialog({ phone: session.passwordReset.accountPhone });
     try {
-      const { phone } = await this.deps.registry.lookUpAccountPhone(identityOf(session));
+      const { phone } = await this.deps.registry.lookUpAccountPhone(identityQueryOf(session.form));
       session.passwordReset = { accountPhone: phone };
       this.deps.metrics.registryAnswered(session);
       this.deps.log.info({ event: 'registry.account_phone', result: 'found' }, 'account phone found');
@@ -171,7 +171,7 @@ export class PasswordResetDialog extends ComponentDialog {
     (step.values as ResetCallOptions).idempotencyKey = idempotencyKey;
     let result;
     try {
-      result = await this.deps.registry.resetPassword({ ...identityOf(session), phone: accountPhone }, { idempotencyKey });
+      result = await this.deps.registry.resetPassword({ ...identityQueryOf(session.form), phone: accountPhone }, { idempotencyKey });
     } catch (error) {
       return this.failed(step, error, 'registry.password_reset');
     }
@@ -223,12 +223,6 @@ export class PasswordResetDialog extends ComponentDialog {
 interface ResetCallOptions {
   /** The key of the user action being retried. */
   idempotencyKey?: string;
-}
-
-/** The identity as the registry checks it, from the confirmed form. */
-function identityOf(session: Session): PasswordResetQuery {
-  const { form } = session;
-  return { idType: form.documentType as IdTypeCode, idNumber: form.documentNumber!, birthDate: form.birthDate!, idExpiryDate: form.expiryDate! };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { TurnContext } from 'botbuilder';
 import type { FunnelProgress } from '../metrics/funnel';
-import type { IdTypeCode, IsoDate, Locale, LookupResult } from '../services/types';
+import type { IdentityQuery, IdTypeCode, IsoDate, Locale, LookupResult } from '../services/types';
 
 /** The portal's form, in its order (guide: "Personal information"). */
 export const FORM_FIELDS = [
@@ -73,6 +73,14 @@ export function attachSession(context: TurnContext, session: Session): void {
 }
 
 /** The session of this turn, loaded by the bot before any dialog runs. */
+/**
+ * The identity as the registry checks it, from the confirmed form: every call that names a person
+ * (look-up, activation, forgotten password, follow-up) sends all of it.
+ */
+export function identityQueryOf(form: FormAnswers): IdentityQuery {
+  return { idType: form.documentType as IdTypeCode, idNumber: form.documentNumber!, birthDate: form.birthDate!, idExpiryDate: form.expiryDate! };
+}
+
 export function sessionOf(context: TurnContext): Session {
   const session = context.turnState.get(SESSION_KEY) as Session | undefined;
   if (!session) throw new Error('session not loaded for this turn');

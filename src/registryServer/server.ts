@@ -53,8 +53,9 @@ interface RouteInput {
 
 type Handler = (input: RouteInput) => Promise<unknown>;
 
-const REFUSAL_PROBLEMS: Record<ActivationRefusal, 'unknown-person' | 'not-subject' | 'already-has-account'> = {
+const REFUSAL_PROBLEMS: Record<ActivationRefusal, 'unknown-person' | 'identity-mismatch' | 'not-subject' | 'already-has-account'> = {
   unknownPerson: 'unknown-person',
+  identityMismatch: 'identity-mismatch',
   notSubject: 'not-subject',
   alreadyHasAccount: 'already-has-account',
 };

@@ -25,9 +25,11 @@ export type LookupResult =
   | { kind: 'notSubject'; reasonCode: string }
   | { kind: 'mismatch'; fields: MismatchField[] };
 
-export interface ActivationRequest {
-  idType: IdTypeCode;
-  idNumber: string;
+/**
+ * The identity again (the registry checks it, as for a look-up: the caller's word that it checked
+ * is not enough to create an account), and the phone the worker proved to hold with a code.
+ */
+export interface ActivationRequest extends IdentityQuery {
   phone: string; // E.164
 }
 

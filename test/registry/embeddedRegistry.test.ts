@@ -94,7 +94,7 @@ describe('account activation', () => {
   it('creates the account once: the person moves from B to A', async () => {
     const clock = new ManualClock();
     const registry = sampleRegistry(clock);
-    const result = await registry.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone });
+    const result = await registry.activateAccount({ ...B1, phone });
     expect(result.registrationNumber).toBe('222333444');
     expect(result.temporaryPassword).toMatch(/^[A-Za-z0-9]{10}$/);
     expect(registry.activationTime('CNIE', 'BE654321')).toBe(clock.now());
@@ -105,30 +105,46 @@ describe('account activation', () => {
 
   it('refuses a second activation, an unknown person and a not-subject person, with a typed error', async () => {
     const registry = sampleRegistry();
-    await registry.activateAccount({ idType: 'CNIE', idNumber: 'CD112233', phone });
-    await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'CD112233', phone })).rejects.toMatchObject({
+    await registry.activateAccount({ ...B2, phone });
+    await expect(registry.activateAccount({ ...B2, phone })).rejects.toMatchObject({
       name: 'ActivationRefusedError',
       reason: 'alreadyHasAccount',
     });
-    await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'AB123456', phone })).rejects.toMatchObject({
+    await expect(registry.activateAccount({ ...A, phone })).rejects.toMatchObject({
       reason: 'alreadyHasAccount',
     });
-    await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'ZZ999999', phone })).rejects.toBeInstanceOf(
+    await expect(registry.activateAccount({ ...C, phone })).rejects.toBeInstanceOf(
       ActivationRefusedError,
     );
-    await expect(registry.activateAccount({ idType: 'CNIE', idNumber: 'EF445566', phone })).rejects.toMatchObject({
+    await expect(registry.activateAccount({ ...D1, phone })).rejects.toMatchObject({
       reason: 'notSubject',
+    });
+  });
+
+  it('checks the identity as a look-up does: a card number with a wrong date creates nothing', async () => {
+    const registry = sampleRegistry();
+    for (const wrong of [{ ...B1, birthDate: '1990-07-03' }, { ...B1, idExpiryDate: '2030-11-16' }]) {
+      await expect(registry.activateAccount({ ...wrong, phone })).rejects.toMatchObject({ name: 'ActivationRefusedError', reason: 'identityMismatch' });
+    }
+    await expect(registry.lookUp(B1)).resolves.toMatchObject({ kind: 'registered', hasAccount: false });
+  });
+
+  it('never replays an activation, password included, to a request with a wrong date', async () => {
+    const registry = sampleRegistry();
+    await registry.activateAccount({ ...B2, phone }, { idempotencyKey: 'user-action-2' });
+    await expect(registry.activateAccount({ ...B2, birthDate: '1978-12-26', phone }, { idempotencyKey: 'user-action-2' })).rejects.toMatchObject({
+      reason: 'identityMismatch',
     });
   });
 
   it('answers a repeated idempotency key with the first answer for an hour, then refuses as for any second activation', async () => {
     const clock = new ManualClock();
     const registry = sampleRegistry(clock);
-    const request = { idType: 'CNIE' as const, idNumber: 'CD112233', phone };
+    const request = { ...B2, phone };
     const first = await registry.activateAccount(request, { idempotencyKey: 'user-action-1' });
     clock.advance(ACTIVATION_REPLAY_WINDOW_MS - 1);
     await expect(registry.activateAccount(request, { idempotencyKey: 'user-action-1' })).resolves.toEqual(first);
-    await expect(registry.activateAccount({ ...request, idNumber: 'BE654321' }, { idempotencyKey: 'user-action-1' })).rejects.toMatchObject({
+    await expect(registry.activateAccount({ ...B1, phone }, { idempotencyKey: 'user-action-1' })).rejects.toMatchObject({
       name: 'IdempotencyKeyReusedError',
     });
     clock.advance(1);
@@ -140,7 +156,7 @@ describe('account activation', () => {
       { ...B1, status: 'REGISTERED', registrationNumber: '222333444', hasAccount: false },
     ];
     const registry = new EmbeddedRegistry(people, new ManualClock());
-    await registry.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone });
+    await registry.activateAccount({ ...B1, phone });
     expect(people[0]).toMatchObject({ hasAccount: false });
   });
 });
@@ -163,7 +179,7 @@ describe('a forgotten password', () => {
   it('an activation records the phone, and a reset for that phone only gives a new password each time', async () => {
     const registry = sampleRegistry();
     await expect(registry.lookUpAccountPhone(B1)).rejects.toMatchObject({ name: 'PasswordResetRefusedError', reason: 'noAccount' });
-    await registry.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone: '+212611223344' });
+    await registry.activateAccount({ ...B1, phone: '+212611223344' });
     expect(await registry.lookUpAccountPhone(B1)).toEqual({ phone: '+212611223344' });
     await expect(registry.resetPassword({ ...B1, phone: '+212699999999' })).rejects.toMatchObject({ reason: 'accountPhoneChanged' });
     const first = await registry.resetPassword({ ...B1, phone: '+212611223344' });
@@ -179,6 +195,8 @@ describe('a forgotten password', () => {
     const first = await registry.resetPassword(request, { idempotencyKey: 'reset-1' });
     clock.advance(ACTIVATION_REPLAY_WINDOW_MS - 1);
     await expect(registry.resetPassword(request, { idempotencyKey: 'reset-1' })).resolves.toEqual(first);
+    // Never to a request with a wrong date, whatever key it carries.
+    await expect(registry.resetPassword({ ...request, idExpiryDate: '2031-07-01' }, { idempotencyKey: 'reset-1' })).rejects.toMatchObject({ reason: 'identityMismatch' });
     clock.advance(1);
     expect((await registry.resetPassword(request, { idempotencyKey: 'reset-1' })).temporaryPassword).not.toBe(first.temporaryPassword);
   });

@@ -11,7 +11,7 @@ import { answerAfter, json, refusedUrl, startMisbehavingServer, type Misbehaving
  */
 
 const QUERY = { idType: 'CNIE' as const, idNumber: 'AB123456', birthDate: '1985-03-14', idExpiryDate: '2031-06-30' };
-const ACTIVATION = { idType: 'CNIE' as const, idNumber: 'BE654321', phone: '+212612345678' };
+const ACTIVATION = { idType: 'CNIE' as const, idNumber: 'BE654321', birthDate: '1990-07-02', idExpiryDate: '2030-11-15', phone: '+212612345678' };
 const FOUND = { kind: 'registered', hasAccount: true, registrationNumber: '111222333' };
 const BUDGET_MS = 400;
 /** Scheduling slack on a loaded CI machine. */

@@ -65,7 +65,7 @@ describe('HttpRegistry against the reference registry', () => {
   });
 
   describe('account activation', () => {
-    const request = { idType: 'CNIE' as const, idNumber: 'BE654321', phone: '+212612345678' };
+    const request = { ...person('BE654321', '1990-07-02', '2030-11-15'), phone: '+212612345678' };
 
     it('creates the account: the registration number and a temporary password; the person then has an account', async () => {
       const result = await client.activateAccount(request);
@@ -79,10 +79,11 @@ describe('HttpRegistry against the reference registry', () => {
       }
     });
 
-    it.each<[string, { idType: 'CNIE' | 'CARTE_SEJOUR'; idNumber: string }, string]>([
-      ['a second activation: already has an account', { idType: 'CNIE', idNumber: 'AB123456' }, 'alreadyHasAccount'],
-      ['a person not in the file', { idType: 'CNIE', idNumber: 'ZZ999999' }, 'unknownPerson'],
-      ['a person not subject', { idType: 'CNIE', idNumber: 'GH778899' }, 'notSubject'],
+    it.each<[string, IdentityQuery, string]>([
+      ['a second activation: already has an account', person('AB123456', '1985-03-14', '2031-06-30'), 'alreadyHasAccount'],
+      ['a person not in the file', person('ZZ999999', '1980-01-01', '2030-01-01'), 'unknownPerson'],
+      ['a person not subject', person('GH778899', '1988-01-31', '2033-04-12'), 'notSubject'],
+      ['the card number of someone else, a date wrong', person('BE654321', '1990-07-03', '2030-11-15'), 'identityMismatch'],
     ])('refused, as the embedded registry refuses it: %s', async (_name, who, reason) => {
       const error = await client.activateAccount({ ...who, phone: '+212612345678' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ActivationRefusedError);
@@ -107,7 +108,7 @@ describe('HttpRegistry against the reference registry', () => {
 
     it('an idempotency key sent again for another person is refused, and reveals nothing of the first answer', async () => {
       const first = await client.activateAccount(request, { idempotencyKey: 'shared-key-0123456789' });
-      const other = { idType: 'CARTE_SEJOUR' as const, idNumber: 'E1234567', phone: '+212612345678' };
+      const other = { ...person('E1234567', '1982-09-09', '2029-12-31', 'CARTE_SEJOUR'), phone: '+212612345678' };
       const error = await client.activateAccount(other, { idempotencyKey: 'shared-key-0123456789' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RegistryCallError);
       expect(error).toMatchObject({ kind: 'rejected-request', status: 422 });
@@ -151,7 +152,7 @@ describe('HttpRegistry against the reference registry', () => {
 
     it('an activation records the phone the account was created with: a forgotten password goes there', async () => {
       const created = person('BE654321', '1990-07-02', '2030-11-15');
-      await client.activateAccount({ idType: 'CNIE', idNumber: 'BE654321', phone: '+212612345678' });
+      await client.activateAccount({ ...created, phone: '+212612345678' });
       expect(await client.lookUpAccountPhone(created)).toEqual({ phone: '+212612345678' });
     });
 
@@ -162,7 +163,7 @@ describe('HttpRegistry against the reference registry', () => {
       const other = await client.resetPassword({ ...withAccount, phone: ACCOUNT_PHONE }, { idempotencyKey: 'reset-other-0123456789' });
       expect(other.temporaryPassword).not.toBe(first.temporaryPassword);
       // A key an activation used is not a reset's: refused, nothing of the first answer revealed.
-      await client.activateAccount({ idType: 'CNIE', idNumber: 'CD112233', phone: '+212612345678' }, { idempotencyKey: 'activation-key-0123456789' });
+      await client.activateAccount({ ...person('CD112233', '1978-12-25', '2032-01-10'), phone: '+212612345678' }, { idempotencyKey: 'activation-key-0123456789' });
       const error = await client.resetPassword({ ...withAccount, phone: ACCOUNT_PHONE }, { idempotencyKey: 'activation-key-0123456789' }).catch((e: unknown) => e);
       expect(error).toMatchObject({ name: 'RegistryCallError', kind: 'rejected-request', status: 422 });
     });
@@ -276,7 +277,7 @@ describe('the reference registry over raw HTTP, checked against the OpenAPI docu
     const found = await call('lookUpPerson', 'POST', '/v1/people/lookup', { body: lookup });
     expect(found.status).toBe(200);
     expect(found.headers.get('cache-control')).toBe('no-store');
-    const created = await call('activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CARTE_SEJOUR', idNumber: 'E1234567', phone: '+212612345678' }) });
+    const created = await call('activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CARTE_SEJOUR', idNumber: 'E1234567', birthDate: '1982-09-09', idExpiryDate: '2029-12-31', phone: '+212612345678' }) });
     expect(created.status).toBe(201);
     expect(created.headers.get('cache-control')).toBe('no-store');
     expect((await call('listCategories', 'GET', '/v1/categories')).status).toBe(200);
@@ -302,16 +303,18 @@ describe('the reference registry over raw HTTP, checked against the OpenAPI docu
     ['a body that is not application/json', 415, 'unsupported-media-type', 'lookUpPerson', 'POST', '/v1/people/lookup', { body: lookup, headers: { 'content-type': 'text/plain' } }],
     ['a body over 16 KiB', 413, 'payload-too-large', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ pad: 'x'.repeat(20_000) }) }],
     ['an impossible date', 400, 'invalid-request', 'lookUpPerson', 'POST', '/v1/people/lookup', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'AB123456', birthDate: '1985-02-30', idExpiryDate: '2031-06-30' }) }],
-    ['an unknown document type', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'PASSEPORT', idNumber: 'AB123456', phone: '+212612345678' }) }],
-    ['a phone not in E.164', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'BE654321', phone: '0612345678' }) }],
-    ['activation of a person not in the file', 404, 'unknown-person', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'ZZ999999', phone: '+212612345678' }) }],
-    ['activation of a person who has an account', 409, 'already-has-account', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'AB123456', phone: '+212612345678' }) }],
-    ['activation of a person not subject', 409, 'not-subject', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'EF445566', phone: '+212612345678' }) }],
+    ['an unknown document type', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'PASSEPORT', idNumber: 'AB123456', birthDate: '1985-03-14', idExpiryDate: '2031-06-30', phone: '+212612345678' }) }],
+    ['a phone not in E.164', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'BE654321', birthDate: '1990-07-02', idExpiryDate: '2030-11-15', phone: '0612345678' }) }],
+    ['activation of a person not in the file', 404, 'unknown-person', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'ZZ999999', birthDate: '1980-05-05', idExpiryDate: '2030-01-01', phone: '+212612345678' }) }],
+    ['activation of a person who has an account', 409, 'already-has-account', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'AB123456', birthDate: '1985-03-14', idExpiryDate: '2031-06-30', phone: '+212612345678' }) }],
+    ['an activation without the dates', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'BE654321', phone: '+212612345678' }) }],
+    ['an activation with a date wrong', 409, 'identity-mismatch', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'BE654321', birthDate: '1990-07-02', idExpiryDate: '2030-11-16', phone: '+212612345678' }) }],
+    ['activation of a person not subject', 409, 'not-subject', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'EF445566', birthDate: '1965-05-20', idExpiryDate: '2029-09-01', phone: '+212612345678' }) }],
     ['offices by city and by point at once', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?city=Rabat&lat=34&lon=-6.8', {}],
     ['offices by lat without lon', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?lat=34', {}],
     ['offices with no query', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices', {}],
     ['offices near an empty point (not 0,0)', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?lat=&lon=', {}],
-    ['activation with an idempotency key too short to be unique', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'K45678', phone: '+212612345678' }), headers: { 'idempotency-key': 'abc' } }],
+    ['activation with an idempotency key too short to be unique', 400, 'invalid-request', 'activateAccount', 'POST', '/v1/accounts', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'K45678', birthDate: '1970-04-01', idExpiryDate: '2030-04-01', phone: '+212612345678' }), headers: { 'idempotency-key': 'abc' } }],
     ['offices with a limit too high', 400, 'invalid-request', 'findOffices', 'GET', '/v1/offices?city=Rabat&limit=500', {}],
     ['offices in a city nobody knows', 404, 'unknown-city', 'findOffices', 'GET', '/v1/offices?city=Atlantis', {}],
     ['the account phone of an account without one', 409, 'no-account-phone', 'lookUpAccountPhone', 'POST', '/v1/accounts/phone/lookup', { body: JSON.stringify({ idType: 'CNIE', idNumber: 'K45678', birthDate: '1970-04-01', idExpiryDate: '2030-04-01' }) }],

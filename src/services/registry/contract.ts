@@ -66,15 +66,15 @@ export const LocalizedTextSchema = component(
 
 // --- Look-up ----------------------------------------------------------------------------------
 
-export const LookupRequestSchema = component(
-  'LookupRequest',
-  z.object({
-    idType: IdTypeSchema,
-    idNumber: IdNumberSchema,
-    birthDate: IsoDateSchema,
-    idExpiryDate: IsoDateSchema,
-  }),
-);
+/** The identity as the registry checks it: every request that names a person carries all of it. */
+const IDENTITY_FIELDS = {
+  idType: IdTypeSchema,
+  idNumber: IdNumberSchema,
+  birthDate: IsoDateSchema,
+  idExpiryDate: IsoDateSchema,
+};
+
+export const LookupRequestSchema = component('LookupRequest', z.object(IDENTITY_FIELDS));
 
 export const RegisteredOutcomeSchema = component(
   'RegisteredOutcome',
@@ -122,7 +122,7 @@ export const LookupResultSchema = component(
 
 export const ActivationRequestSchema = component(
   'ActivationRequest',
-  z.object({ idType: IdTypeSchema, idNumber: IdNumberSchema, phone: PhoneSchema }),
+  z.object({ ...IDENTITY_FIELDS, phone: PhoneSchema }),
 );
 
 /** The temporary password is relayed by SMS only: never shown in chat, stored or logged. */
@@ -143,13 +143,7 @@ export const AccountPhoneSchema = component('AccountPhone', z.object({ phone: Ph
 /** The identity checked again, and the account phone the worker proved to hold with a code. */
 export const PasswordResetRequestSchema = component(
   'PasswordResetRequest',
-  z.object({
-    idType: IdTypeSchema,
-    idNumber: IdNumberSchema,
-    birthDate: IsoDateSchema,
-    idExpiryDate: IsoDateSchema,
-    phone: PhoneSchema,
-  }),
+  z.object({ ...IDENTITY_FIELDS, phone: PhoneSchema }),
 );
 
 /** The new temporary password is relayed by SMS to the account's phone only: never shown in chat, stored or logged. */

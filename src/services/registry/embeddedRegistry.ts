@@ -18,6 +18,7 @@ import {
   decideLookup,
   decidePasswordReset,
   IdempotencyKeyReusedError,
+  identityMatches,
   PasswordResetRefusedError,
   personKey,
   type Person,
@@ -81,10 +82,12 @@ export class EmbeddedRegistry implements Registry {
   async activateAccount(request: ActivationRequest, options: ActivationOptions = {}): Promise<ActivationResult> {
     const key = personKey(request.idType, request.idNumber);
     const now = this.clock.now();
+    const person = this.people.get(key);
+    // Before any replay: an earlier answer carries a password, and goes only to who knows the dates.
+    if (person && !identityMatches(person, request)) throw new ActivationRefusedError('identityMismatch');
     const earlier = this.earlierAnswer('activate', key, options.idempotencyKey, now);
     if (earlier) return earlier;
-    const person = this.people.get(key);
-    const decision = decideActivation(person);
+    const decision = decideActivation(person, request);
     if (decision.kind === 'refused') throw new ActivationRefusedError(decision.reason);
     if (person?.status === 'REGISTERED') {
       person.hasAccount = true;
@@ -106,9 +109,12 @@ export class EmbeddedRegistry implements Registry {
   async resetPassword(request: PasswordResetRequest, options: ActivationOptions = {}): Promise<PasswordResetResult> {
     const key = personKey(request.idType, request.idNumber);
     const now = this.clock.now();
+    const person = this.people.get(key);
+    // As for an activation: no replay of a password to someone who does not know the dates.
+    if (person && !identityMatches(person, request)) throw new PasswordResetRefusedError('identityMismatch');
     const earlier = this.earlierAnswer('reset', key, options.idempotencyKey, now);
     if (earlier) return earlier;
-    const decision = decidePasswordReset(this.people.get(key), request);
+    const decision = decidePasswordReset(person, request);
     if (decision.kind === 'refused') throw new PasswordResetRefusedError(decision.reason);
     if (decision.accountPhone !== request.phone) throw new PasswordResetRefusedError('accountPhoneChanged');
     const result = { registrationNumber: decision.registrationNumber, temporaryPassword: generateTemporaryPassword() };

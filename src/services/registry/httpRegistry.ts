@@ -167,6 +167,7 @@ interface ProblemAnswer {
 
 const REFUSALS: Partial<Record<ProblemCode, ActivationRefusal>> = {
   'unknown-person': 'unknownPerson',
+  'identity-mismatch': 'identityMismatch',
   'not-subject': 'notSubject',
   'already-has-account': 'alreadyHasAccount',
 };
@@ -180,7 +181,7 @@ const RESET_REFUSALS: Partial<Record<ProblemCode, PasswordResetRefusal>> = {
 };
 const RESET_PROBLEMS: ReadonlySet<ProblemCode> = new Set(Object.keys(RESET_REFUSALS) as ProblemCode[]);
 const BUSINESS_PROBLEMS: Partial<Record<OperationId, ReadonlySet<ProblemCode>>> = {
-  activateAccount: new Set(['unknown-person', 'not-subject', 'already-has-account']),
+  activateAccount: new Set(Object.keys(REFUSALS) as ProblemCode[]),
   lookUpAccountPhone: RESET_PROBLEMS,
   resetPassword: RESET_PROBLEMS,
   findOffices: new Set(['unknown-city']),

@@ -61,15 +61,24 @@ export function decideLookup(person: Person | undefined, query: IdentityQuery): 
   return { kind: 'registered', hasAccount: person.hasAccount, registrationNumber: person.registrationNumber };
 }
 
-export type ActivationRefusal = 'unknownPerson' | 'notSubject' | 'alreadyHasAccount';
+export type ActivationRefusal = 'unknownPerson' | 'identityMismatch' | 'notSubject' | 'alreadyHasAccount';
+
+/** The dates match the registry's: what the card's number alone does not prove. */
+export function identityMatches(person: Person, query: IdentityQuery): boolean {
+  return person.birthDate === query.birthDate && person.idExpiryDate === query.idExpiryDate;
+}
 
 export type ActivationDecision =
   | { kind: 'activate'; registrationNumber: string }
   | { kind: 'refused'; reason: ActivationRefusal };
 
-/** Only a registered person without a Ma CNSS account can get one (portal case 1b). */
-export function decideActivation(person: Person | undefined): ActivationDecision {
+/**
+ * Only a registered person without a Ma CNSS account can get one (portal case 1b), and only for
+ * someone who knows the card's dates as well as its number.
+ */
+export function decideActivation(person: Person | undefined, query: IdentityQuery): ActivationDecision {
   if (!person) return { kind: 'refused', reason: 'unknownPerson' };
+  if (!identityMatches(person, query)) return { kind: 'refused', reason: 'identityMismatch' };
   if (person.status === 'NOT_SUBJECT') return { kind: 'refused', reason: 'notSubject' };
   if (person.hasAccount) return { kind: 'refused', reason: 'alreadyHasAccount' };
   return { kind: 'activate', registrationNumber: person.registrationNumber };
@@ -96,9 +105,7 @@ export type PasswordResetDecision =
  */
 export function decidePasswordReset(person: Person | undefined, query: IdentityQuery): PasswordResetDecision {
   if (!person) return { kind: 'refused', reason: 'unknownPerson' };
-  if (person.birthDate !== query.birthDate || person.idExpiryDate !== query.idExpiryDate) {
-    return { kind: 'refused', reason: 'identityMismatch' };
-  }
+  if (!identityMatches(person, query)) return { kind: 'refused', reason: 'identityMismatch' };
   if (person.status === 'NOT_SUBJECT') return { kind: 'refused', reason: 'notSubject' };
   if (!person.hasAccount) return { kind: 'refused', reason: 'noAccount' };
   if (!person.accountPhone) return { kind: 'refused', reason: 'noAccountPhone' };
