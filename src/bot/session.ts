@@ -72,7 +72,6 @@ export function attachSession(context: TurnContext, session: Session): void {
   context.turnState.set(SESSION_KEY, session);
 }
 
-/** The session of this turn, loaded by the bot before any dialog runs. */
 /**
  * The identity as the registry checks it, from the confirmed form: every call that names a person
  * (look-up, activation, forgotten password, follow-up) sends all of it.
@@ -81,6 +80,7 @@ export function identityQueryOf(form: FormAnswers): IdentityQuery {
   return { idType: form.documentType as IdTypeCode, idNumber: form.documentNumber!, birthDate: form.birthDate!, idExpiryDate: form.expiryDate! };
 }
 
+/** The session of this turn, loaded by the bot before any dialog runs. */
 export function sessionOf(context: TurnContext): Session {
   const session = context.turnState.get(SESSION_KEY) as Session | undefined;
   if (!session) throw new Error('session not loaded for this turn');

@@ -53,7 +53,7 @@ interface RouteInput {
 
 type Handler = (input: RouteInput) => Promise<unknown>;
 
-const REFUSAL_PROBLEMS: Record<ActivationRefusal, 'unknown-person' | 'identity-mismatch' | 'not-subject' | 'already-has-account'> = {
+const REFUSAL_PROBLEMS: Record<ActivationRefusal, ProblemCode> = {
   unknownPerson: 'unknown-person',
   identityMismatch: 'identity-mismatch',
   notSubject: 'not-subject',
