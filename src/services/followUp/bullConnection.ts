@@ -24,7 +24,7 @@ export function ioRedisSettings(topology: RedisTopology): IoRedisSettings {
   switch (topology.kind) {
     case 'single':
       // User, password, database and TLS (rediss://) travel in the URL, as for node-redis.
-      return { kind: 'single', url: topology.url, options: { ...BULLMQ_REQUIRED, ...(topology.tlsCa ? { tls: { ca: topology.tlsCa } } : {}) } };
+      return { kind: 'single', url: topology.url, options: { ...BULLMQ_REQUIRED, ...(topology.tlsCa ? { tls: tlsOptions(topology.tlsCa) } : {}) } };
     case 'sentinel':
       return {
         kind: 'sentinel',
