@@ -149,15 +149,15 @@ describe('RedisTurnQueue across two instances', () => {
     const holder = new RedisTurnQueue(a, hashSecret, { prefix, leaseMs: 10_000 });
     const impatient = new RedisTurnQueue(b, hashSecret, { prefix, leaseMs: 10_000, maxWaitMs: 100 });
     const key = conversation();
-    const release = gate();
-    const held = holder.run(key, () => release.opened);
+    // Holding before the other arrives: the two instances' tickets could otherwise reach Redis in either order.
+    const held = await turnHeldOpen(holder, key);
     let ranLate = false;
     const waited = impatient.run(key, async () => {
       ranLate = true;
     });
     await expect(waited).rejects.toBeInstanceOf(StateUnavailableError);
-    release.open();
-    await held;
+    held.end();
+    await held.done;
     const startedAt = Date.now();
     await expect(holder.run(key, async () => 'next')).resolves.toBe('next');
     expect(Date.now() - startedAt).toBeLessThan(5000); // skipped, not waited out for its 10 s lease
@@ -179,8 +179,7 @@ describe('RedisTurnQueue across two instances', () => {
     const holder = new RedisTurnQueue(a, hashSecret, { prefix, leaseMs: 300 });
     const waiter = new RedisTurnQueue(b, hashSecret, { prefix, leaseMs: 300 });
     const key = conversation();
-    const release = gate();
-    const held = holder.run(key, () => release.opened);
+    const held = await turnHeldOpen(holder, key);
     const waiterConnection = String(await b.clientId());
     const waiting = waiter.run(key, async () => 'never').catch((e: unknown) => e);
     await tick(30); // the waiter is polling
@@ -194,8 +193,8 @@ describe('RedisTurnQueue across two instances', () => {
     const error = await waiting;
     expect(error).toBeInstanceOf(StateUnavailableError);
     expect((error as Error).cause).toBeInstanceOf(Error);
-    release.open();
-    await held;
+    held.end();
+    await held.done;
     await waitUntilReady(b);
     await expect(waiter.run(key, async () => 'back')).resolves.toBe('back');
   });
